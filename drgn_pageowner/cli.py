@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""
+Command line
+------------
+
+``drgn-pageowner``: a batch front end. It opens a target like drgn does
+(``-c VMCORE -s VMLINUX``, ``-k``, ``--qemu SOCKET``, ``--sample NAME``) and runs
+a subcommand. Errors are one sentence on standard error and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Callable, List, Optional, Sequence, TextIO
+
+import click
+from drgn import Program
+
+from drgn_pageowner.errors import PageOwnerError
+from drgn_pageowner.helpers import write_page_owner_text
+from drgn_pageowner.records import DecodeStats
+from drgn_pageowner.render.debugfs import ENCODING, ERRORS
+from drgn_pageowner.target import list_samples, open_target
+
+__all__ = ("main",)
+
+
+class _Target:
+    def __init__(self, core: Optional[str], vmlinux: Sequence[str], kernel: bool,
+                 qemu: Optional[str], sample: Optional[str], quiet: bool) -> None:
+        self.core = core
+        self.vmlinux = list(vmlinux)
+        self.kernel = kernel
+        self.qemu = qemu
+        self.sample = sample
+        self.quiet = quiet
+        self._prog: Optional[Program] = None
+
+    def program(self) -> Program:
+        if self._prog is None:
+            self._prog = open_target(
+                core=self.core, vmlinux=self.vmlinux, kernel=self.kernel,
+                qemu=self.qemu, sample=self.sample,
+            )
+        return self._prog
+
+
+def _fail(message: str) -> None:
+    click.echo(f"drgn-pageowner: {message}", err=True)
+    sys.exit(1)
+
+
+def _open_output(path: Optional[str]) -> TextIO:
+    if path in (None, "-"):
+        return open(sys.stdout.fileno(), "w", encoding=ENCODING, errors=ERRORS, closefd=False, newline="")
+    try:
+        return open(path, "w", encoding=ENCODING, errors=ERRORS, newline="")
+    except OSError as e:
+        raise PageOwnerError(f"cannot write {path}: {e.strerror}") from None
+
+
+def _report_skipped(stats: DecodeStats) -> None:
+    summary = stats.summary()
+    if summary:
+        click.echo(f"drgn-pageowner: warning: {summary}", err=True)
+
+
+def _run(func: Callable[[], Optional[int]]) -> None:
+    try:
+        code = func()
+    except PageOwnerError as e:
+        _fail(str(e).rstrip("."))
+        return
+    except BrokenPipeError:
+        sys.exit(0)
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        return
+    sys.exit(code or 0)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-c", "--core", metavar="VMCORE", help="Crash dump to read.")
+@click.option("-s", "--symbols", "vmlinux", metavar="VMLINUX", multiple=True,
+              help="vmlinux (or module) with debug info; repeatable.")
+@click.option("-k", "--kernel", is_flag=True, help="Read the running kernel (root).")
+@click.option("--qemu", metavar="SOCKET", help="Read a live QEMU guest through its QMP socket.")
+@click.option("--sample", metavar="NAME", help="Use a bundled sample image from vmcores/ (e.g. 6.12).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@click.pass_context
+def main(ctx: click.Context, core: Optional[str], vmlinux: Sequence[str], kernel: bool,
+         qemu: Optional[str], sample: Optional[str], quiet: bool) -> None:
+    """Reproduce the kernel's page_owner from crash dumps and live kernels."""
+    ctx.obj = _Target(core, vmlinux, kernel, qemu, sample, quiet)
+
+
+@main.command()
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of standard output.")
+@click.pass_obj
+def dump(target: _Target, output: Optional[str]) -> None:
+    """Print /sys/kernel/debug/page_owner exactly as the kernel would."""
+
+    def run() -> int:
+        prog = target.program()
+        stats = DecodeStats()
+        out = _open_output(output)
+        try:
+            write_page_owner_text(prog, out, stats)
+        finally:
+            out.flush()
+            if output not in (None, "-"):
+                out.close()
+        _report_skipped(stats)
+        return 0
+
+    _run(run)
+
+
+@main.command()
+def samples() -> None:
+    """List the bundled sample images."""
+    found = list_samples()
+    if not found:
+        click.echo("no sample images found (set DRGN_PAGEOWNER_VMCORES to a vmcores/ folder)")
+    for sample in found:
+        click.echo(f"{sample.name}\t{sample.path}")
+
+
+def run_cli(argv: List[str]) -> None:  # pragma: no cover - convenience for python -m
+    main.main(args=argv, prog_name="drgn-pageowner")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run_cli(sys.argv[1:])

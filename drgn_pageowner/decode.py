@@ -1,0 +1,451 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""
+Bulk decoding
+-------------
+
+The ``drgn_pageowner.decode`` module walks memory one section at a time: one
+read for the section's ``struct page`` array, one for its page_ext array and
+one for its pageblock bitmap, decoded with numpy. It selects records exactly as
+``read_page_owner()`` does (``MAX_ORDER_NR_PAGES`` validity steps, buddy
+skipping, ``PAGE_EXT_OWNER``/``PAGE_EXT_OWNER_ALLOCATED``, tail PFNs, zero
+handles) and resolves each distinct stack handle and memcg once. What cannot
+be read is counted in :class:`~drgn_pageowner.records.DecodeStats`, never
+guessed.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+
+import numpy as np
+from drgn import FaultError, Program
+
+from drgn_pageowner.errors import UnsupportedLayoutError
+from drgn_pageowner.kallsyms import get_symbolizer
+from drgn_pageowner.layout import PageOwnerLayout, get_layout
+from drgn_pageowner.nametables import get_name_tables
+from drgn_pageowner.records import DecodeStats, KernelInfo, MemcgInfo, RecordBatch, StackInfo
+from drgn_pageowner.sections import Section, get_sections
+from drgn_pageowner.stackdepot import get_stack_depot
+from drgn_pageowner.textformat import text_format
+
+__all__ = ("kernel_info", "iter_batches", "resolve_stacks", "record_dtype")
+
+#: page-granular fallback reads after a fault
+_FALLBACK_CHUNK = 4096
+
+
+def kernel_info(prog: Program) -> KernelInfo:
+    """
+    Return the plain facts renderers need about this kernel (cached).
+
+    :param prog: the kernel program
+    """
+    try:
+        return prog.cache["drgn_pageowner_kernel_info"]
+    except KeyError:
+        pass
+    layout = get_layout(prog)
+    names = get_name_tables(prog)
+    info = KernelInfo(
+        release=layout.release,
+        version=layout.version,
+        pageblock_order=layout.pageblock_order,
+        owner_fields=layout.owner_fields,
+        gfpflag_names=names.gfpflag_names,
+        pageflag_names=names.pageflag_names,
+        migratetype_names=names.migratetype_names,
+        migrate_reason_names=names.migrate_reason_names,
+        nr_pageflags=names.nr_pageflags,
+        page_flags_fields=names.page_flags_fields,
+        page_group_by_mobility_disabled=layout.page_group_by_mobility_disabled,
+        has_memcg=layout.has_memcg_data,
+    )
+    prog.cache["drgn_pageowner_kernel_info"] = info
+    return info
+
+
+def record_dtype(layout: PageOwnerLayout) -> np.dtype:
+    """The structured dtype of :attr:`RecordBatch.records` for a kernel."""
+    ext = layout.ext_dtype
+    assert ext.fields is not None
+    fields: List[Tuple[str, str]] = [("pfn", "<u8")]
+    for name in layout.owner_fields:
+        fields.append((name, ext.fields[name][0].str))
+    fields += [
+        ("page_flags", "<u8"),
+        ("memcg_data", "<u8"),
+        ("pageblock_mt", "u1"),
+        ("allocated", "?"),
+    ]
+    return np.dtype(fields)
+
+
+def _read_array(
+    prog: Program, address: int, count: int, dtype: np.dtype
+) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """
+    Read ``count`` items at ``address``; on a fault, read page by page.
+
+    :return: (items, mask of readable items or None if all were readable)
+    """
+    size = count * dtype.itemsize
+    try:
+        return np.frombuffer(prog.read(address, size), dtype=dtype), None
+    except FaultError:
+        pass
+    buf = bytearray(size)
+    ok = np.ones(count, dtype=bool)
+    pos = 0
+    while pos < size:
+        step = min(_FALLBACK_CHUNK - ((address + pos) % _FALLBACK_CHUNK), size - pos)
+        try:
+            buf[pos : pos + step] = prog.read(address + pos, step)
+        except FaultError:
+            first = pos // dtype.itemsize
+            last = (pos + step - 1) // dtype.itemsize
+            ok[first : last + 1] = False
+        pos += step
+    return np.frombuffer(bytes(buf), dtype=dtype), ok
+
+
+def _considered(layout: PageOwnerLayout, sec: Section, lo: int, hi: int) -> np.ndarray:
+    """PFNs in [lo, hi) that read_page_owner()'s loop looks at (validity only)."""
+    n = hi - lo
+    valid = sec.valid[lo - sec.start_pfn : hi - sec.start_pfn]
+    consider = np.ones(n, dtype=bool)
+    step = layout.max_order_nr_pages
+    pfns = np.arange(lo, hi, dtype=np.int64)
+    # Leading partial block (only where the walk starts, at min_low_pfn):
+    # "while (!pfn_valid(pfn) && (pfn & (MAX_ORDER_NR_PAGES - 1)) != 0) pfn++".
+    i = 0
+    while i < n and not valid[i] and (pfns[i] & (step - 1)) != 0:
+        consider[i] = False
+        i += 1
+    # "if ((pfn & (MAX_ORDER_NR_PAGES - 1)) == 0 && !pfn_valid(pfn))" skips the
+    # whole block. (Before v5.14, pfn_valid_within() was a no-op without
+    # CONFIG_HOLES_IN_ZONE, which x86_64 and arm64 do not set.)
+    starts = np.nonzero(((pfns & (step - 1)) == 0) & ~valid)[0]
+    for s in starts.tolist():
+        consider[s : s + step] = False
+    return consider
+
+
+def _buddy(layout: PageOwnerLayout, pages: np.ndarray) -> np.ndarray:
+    rule = layout.buddy
+    word = pages["type_word"]
+    if rule.kind == "pgty":
+        return (word >> 24) == rule.value
+    if rule.kind == "page_type":
+        return (word & (rule.base | rule.flag)) == rule.base
+    return word == rule.value
+
+
+def _buddy_skip(layout: PageOwnerLayout, pages: np.ndarray, consider: np.ndarray) -> np.ndarray:
+    """Mask of PFNs the loop passes over because of buddy pages."""
+    n = len(pages)
+    buddy = _buddy(layout, pages) & consider
+    skipped = buddy.copy()
+    orders = pages["private"].astype(np.int64)
+    # Skip (1 << order) - 1 pages after a buddy head whose order is below
+    # MAX_ORDER (v6.4+: <= MAX_ORDER, MAX_PAGE_ORDER since v6.8: the same bound
+    # expressed as the number of orders).
+    heads = np.nonzero(buddy & (orders >= 0) & (orders < layout.nr_orders))[0]
+    if heads.size:
+        diff = np.zeros(n + 1, dtype=np.int32)
+        ends = np.minimum(heads + (np.int64(1) << orders[heads]), n)
+        np.add.at(diff, heads + 1, 1)
+        np.add.at(diff, ends, -1)
+        skipped |= np.cumsum(diff[:n]) > 0
+    return skipped
+
+
+def _pageblock_types(
+    prog: Program, layout: PageOwnerLayout, sec: Section, pfns: np.ndarray
+) -> np.ndarray:
+    if not sec.pageblock_bitmap or not len(pfns):
+        return np.zeros(len(pfns), dtype=np.uint8)
+    nbits = layout.nr_pageblock_bits
+    nblocks = max(layout.pages_per_section >> layout.pageblock_order, 1)
+    words = (nblocks * nbits + 63) // 64
+    try:
+        bitmap = np.frombuffer(prog.read(sec.pageblock_bitmap, words * 8), dtype="<u8")
+    except FaultError:
+        return np.zeros(len(pfns), dtype=np.uint8)
+    bitidx = ((pfns & np.uint64(layout.pages_per_section - 1)) >> np.uint64(layout.pageblock_order)) * np.uint64(nbits)
+    word = bitmap[(bitidx >> np.uint64(6)).astype(np.int64)]
+    if layout.version < (5, 9, 0):
+        # Before Wei Yang's "mm/page_alloc.c: remove unnecessary end_bitidx
+        # for [set|get]_pfnblock_flags_mask()" (v5.9) the bits were stored
+        # from the top of the word: shift = BITS_PER_LONG - 1 - (bit +
+        # PB_migrate_end).
+        shift = np.uint64(63) - ((bitidx & np.uint64(63)) + np.uint64(2))
+    else:
+        shift = bitidx & np.uint64(63)
+    flags = word >> shift
+    mt = (flags & np.uint64(layout.migratetype_mask)).astype(np.uint8)
+    if layout.pageblock_isolate_bit is not None and layout.migrate_isolate is not None:
+        iso = ((flags >> np.uint64(layout.pageblock_isolate_bit)) & np.uint64(1)).astype(bool)
+        mt[iso] = layout.migrate_isolate
+    return mt
+
+
+def _section_records(
+    prog: Program,
+    layout: PageOwnerLayout,
+    sec: Section,
+    lo: int,
+    hi: int,
+    out_dtype: np.dtype,
+    include_freed: bool,
+    stats: DecodeStats,
+) -> np.ndarray:
+    n = hi - lo
+    stats.pages_scanned += n
+    consider = _considered(layout, sec, lo, hi)
+    if not consider.any() or not sec.page_ext or sec.page_ext_invalid:
+        return np.zeros(0, dtype=out_dtype)
+    pages, pages_ok = _read_array(
+        prog, sec.mem_map + lo * layout.page_size, n, layout.page_dtype
+    )
+    if pages_ok is not None:
+        stats.unreadable_struct_page += int((~pages_ok & consider).sum())
+        consider &= pages_ok
+    if not include_freed:
+        consider &= ~_buddy_skip(layout, pages, consider)
+    ext, ext_ok = _read_array(prog, sec.page_ext + lo * layout.ext_stride, n, layout.ext_dtype)
+    if ext_ok is not None:
+        stats.unreadable_page_ext += int((~ext_ok & consider).sum())
+        consider &= ext_ok
+    flags = ext["flags"]
+    owner = ((flags >> np.uint64(layout.owner_bit)) & np.uint64(1)).astype(bool)
+    if layout.allocated_bit is not None:
+        allocated = ((flags >> np.uint64(layout.allocated_bit)) & np.uint64(1)).astype(bool)
+        # v5.4+ records every subpage: print only PFNs aligned to the order.
+        order = ext["order"].astype(np.int64)
+        order = np.clip(order, 0, 63)
+        pfns = np.arange(lo, hi, dtype=np.int64)
+        aligned = (pfns & ((np.int64(1) << order) - 1)) == 0
+    else:
+        # Before v5.4 PAGE_EXT_OWNER is cleared at free and only the first
+        # page of an allocation carries it.
+        allocated = owner
+        aligned = np.ones(n, dtype=bool)
+    sel = consider & owner & aligned
+    if include_freed:
+        sel &= (ext["handle"] != 0) | (
+            (ext["free_handle"] != 0) if "free_handle" in layout.owner_fields else False
+        )
+    else:
+        sel &= allocated & (ext["handle"] != 0)
+    idx = np.nonzero(sel)[0]
+    out = np.zeros(len(idx), dtype=out_dtype)
+    out["pfn"] = idx + lo
+    for name in layout.owner_fields:
+        out[name] = ext[name][idx]
+    out["page_flags"] = pages["flags"][idx]
+    if "memcg_data" in (layout.page_dtype.names or ()):
+        out["memcg_data"] = pages["memcg_data"][idx]
+    out["allocated"] = allocated[idx]
+    out["pageblock_mt"] = _pageblock_types(prog, layout, sec, out["pfn"])
+    return out
+
+
+def resolve_stacks(prog: Program, handles: Iterable[int], stats: Optional[DecodeStats] = None) -> Dict[int, StackInfo]:
+    """
+    Decode and symbolise each distinct handle once (results cached per program).
+
+    :param handles: ``depot_stack_handle_t`` values; zero is ignored
+    :return: handle -> :class:`StackInfo` for every handle that could be read
+    """
+    cache: Dict[int, Optional[StackInfo]] = prog.cache.setdefault("drgn_pageowner_stacks", {})
+    depot = get_stack_depot(prog)
+    symbolizer = get_symbolizer(prog)
+    out: Dict[int, StackInfo] = {}
+    for handle in handles:
+        if not handle:
+            continue
+        try:
+            info = cache[handle]
+        except KeyError:
+            pcs = depot.fetch(handle)
+            if pcs is None:
+                info = None
+            else:
+                info = StackInfo(handle, tuple(pcs), tuple(symbolizer.sprint_symbol(pc) for pc in pcs))
+            cache[handle] = info
+        if info is not None:
+            out[handle] = info
+        elif stats is not None:
+            stats.unresolved_handles[handle] = stats.unresolved_handles.get(handle, 0) + 1
+    return out
+
+
+def _c_string(prog: Program, address: int, limit: int) -> str:
+    raw = prog.read(address, limit)
+    return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
+class _MemcgResolver:
+    """Follows ``page->memcg_data`` as the release's print_page_owner_memcg() does."""
+
+    def __init__(self, prog: Program, mode: str) -> None:
+        self.prog = prog
+        self.mode = mode
+        self.cache: Dict[int, MemcgInfo] = {}
+
+        def const(*names: str, default: int) -> int:
+            for name in names:
+                try:
+                    return prog.constant(name).value_()
+                except LookupError:
+                    continue
+            return default
+
+        # MEMCG_DATA_OBJCGS became MEMCG_DATA_OBJEXTS with the slab object
+        # extension rework of v6.10; the bit is the same.
+        self.slab_flag = const("MEMCG_DATA_OBJEXTS", "MEMCG_DATA_OBJCGS", default=1)
+        self.kmem_flag = const("MEMCG_DATA_KMEM", default=2)
+        self.flags_mask = const("__NR_MEMCG_DATA_FLAGS", default=4) - 1
+        self.css_online = const("CSS_ONLINE", default=2)
+        try:
+            self.objcg_memcg_off = prog.type("struct obj_cgroup").member("memcg").offset
+        except LookupError:
+            self.objcg_memcg_off = 0
+        memcg_t = prog.type("struct mem_cgroup")
+        self.css_off = memcg_t.member("css").offset
+        css_t = prog.type("struct cgroup_subsys_state")
+        self.css_flags_off = css_t.member("flags").offset
+        self.css_cgroup_off = css_t.member("cgroup").offset
+        self.cgroup_kn_off = prog.type("struct cgroup").member("kn").offset
+        kn_t = prog.type("struct kernfs_node")
+        self.kn_name_off = kn_t.member("name").offset
+        # struct kernfs_node.parent is named __parent in 7.x (see
+        # real-vmcores.md).
+        parent = "parent" if kn_t.has_member("parent") else "__parent"
+        self.kn_parent_off = kn_t.member(parent).offset
+
+    def _ptr(self, address: int) -> int:
+        return int.from_bytes(self.prog.read(address, 8), "little")
+
+    def resolve(self, memcg_data: int) -> MemcgInfo:
+        try:
+            return self.cache[memcg_data]
+        except KeyError:
+            pass
+        info = self._resolve(memcg_data)
+        self.cache[memcg_data] = info
+        return info
+
+    def _resolve(self, memcg_data: int) -> MemcgInfo:
+        slab = bool(memcg_data & self.slab_flag)
+        kmem = bool(memcg_data & self.kmem_flag)
+        lines = "Slab cache page\n" if slab else ""
+        base = memcg_data & ~self.flags_mask
+        memcg = 0
+        try:
+            if self.mode == "objcg":
+                if slab:
+                    return MemcgInfo(memcg_data, slab, kmem, None, False, lines)
+                memcg = self._ptr(base + self.objcg_memcg_off) if base else 0
+            elif not slab:
+                memcg = self._ptr(base + self.objcg_memcg_off) if kmem else base
+            if not memcg:
+                return MemcgInfo(memcg_data, slab, kmem, None, False, lines)
+            css = memcg + self.css_off
+            flags = int.from_bytes(self.prog.read(css + self.css_flags_off, 4), "little")
+            online = bool(flags & self.css_online)
+            cgroup = self._ptr(css + self.css_cgroup_off)
+            kn = self._ptr(cgroup + self.cgroup_kn_off) if cgroup else 0
+            if not kn:
+                name = "(null)"
+            elif self._ptr(kn + self.kn_parent_off):
+                name = _c_string(self.prog, self._ptr(kn + self.kn_name_off), 80)[:79]
+            else:
+                name = "/"
+        except FaultError:
+            return MemcgInfo(memcg_data, slab, kmem, "?", True, lines + "Charged to memcg ?\n")
+        lines += "Charged {}to {}memcg {}\n".format(
+            "(via objcg) " if kmem else "", "" if online else "offline ", name
+        )
+        return MemcgInfo(memcg_data, slab, kmem, name, online, lines)
+
+
+def iter_batches(
+    prog: Program,
+    *,
+    include_freed: bool = False,
+    start_pfn: Optional[int] = None,
+    end_pfn: Optional[int] = None,
+    stats: Optional[DecodeStats] = None,
+    progress: Optional[Callable[[int, int], None]] = None,
+) -> Iterator[RecordBatch]:
+    """
+    Decode page_owner records section by section, in PFN order.
+
+    By default the records are exactly those ``/sys/kernel/debug/page_owner``
+    prints. With ``include_freed``, every head page that ever had an owner is
+    returned, buddy pages included, with ``allocated`` telling its state.
+
+    :param prog: the kernel program
+    :param start_pfn: first PFN (default ``min_low_pfn``)
+    :param end_pfn: PFN to stop before (default ``max_pfn``)
+    :param stats: counters updated while walking
+    :param progress: called with (pages done, pages total) after each section
+    """
+    layout = get_layout(prog)
+    if stats is None:
+        stats = DecodeStats()
+    sections = get_sections(prog, layout)
+    dtype = record_dtype(layout)
+    fmt = text_format(kernel_info(prog))
+    memcgs: Optional[_MemcgResolver] = None
+    if fmt.memcg:
+        try:
+            memcgs = _MemcgResolver(prog, fmt.memcg_mode)
+        except LookupError:
+            memcgs = None
+    first = layout.min_low_pfn if start_pfn is None else max(start_pfn, 0)
+    last = layout.max_pfn if end_pfn is None else min(end_pfn, layout.max_pfn)
+    total = sum(max(0, min(s.end_pfn, last) - max(s.start_pfn, first)) for s in sections)
+    done = 0
+    for sec in sections:
+        lo = max(sec.start_pfn, first)
+        hi = min(sec.end_pfn, last)
+        if lo >= hi:
+            continue
+        stats.sections += 1
+        recs = _section_records(prog, layout, sec, lo, hi, dtype, include_freed, stats)
+        done += hi - lo
+        if progress is not None:
+            progress(done, total)
+        if not len(recs):
+            continue
+        handles = set(np.unique(recs["handle"]).tolist())
+        if "free_handle" in layout.owner_fields and include_freed:
+            handles |= set(np.unique(recs["free_handle"]).tolist())
+        stacks = resolve_stacks(prog, handles, stats)
+        keep = np.fromiter((h in stacks for h in recs["handle"].tolist()), dtype=bool, count=len(recs))
+        if include_freed:
+            keep |= recs["handle"] == 0
+        if not keep.all():
+            stats.skipped_records += int((~keep).sum())
+            recs = recs[keep]
+        memcg_map: Dict[int, MemcgInfo] = {}
+        if memcgs is not None:
+            for value in np.unique(recs["memcg_data"]).tolist():
+                if value:
+                    memcg_map[value] = memcgs.resolve(value)
+        stats.records += len(recs)
+        yield RecordBatch(recs, stacks, memcg_map)
+
+
+def check_supported(prog: Program) -> None:
+    """
+    Raise a :class:`~drgn_pageowner.errors.PageOwnerError` if this program
+    cannot be decoded (not built, not enabled, unknown layouts).
+    """
+    layout = get_layout(prog)
+    if not get_sections(prog, layout):
+        raise UnsupportedLayoutError("no present memory sections were found (FLATMEM is not supported)")
+    get_stack_depot(prog)

@@ -1,0 +1,115 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""
+Helpers
+-------
+
+The ``drgn_pageowner.helpers`` module is the public, drgn-style API: whether
+page_owner is enabled, iterating records, one page's record, and the debugfs
+text. Every helper takes the :class:`drgn.Program` first, like drgn's own
+helpers, and works the same on a vmcore, a live kernel or a synthetic program.
+
+>>> from drgn_pageowner import page_owner_enabled, for_each_page_owner
+>>> page_owner_enabled(prog)
+True
+>>> rec = next(for_each_page_owner(prog))
+>>> rec.pfn, rec.order, rec.comm
+(4096, 0, 'swapper/0')
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional, TextIO
+
+from drgn import Program
+
+from drgn_pageowner.decode import iter_batches, kernel_info
+from drgn_pageowner.layout import page_owner_built, page_owner_enabled
+from drgn_pageowner.records import DecodeStats, PageOwnerRecord, RecordBatch
+from drgn_pageowner.render.debugfs import DebugfsRenderer
+
+__all__ = (
+    "page_owner_built",
+    "page_owner_enabled",
+    "for_each_page_owner",
+    "for_each_page_owner_batch",
+    "page_owner_record",
+    "page_owner_text",
+    "write_page_owner_text",
+)
+
+
+def for_each_page_owner_batch(
+    prog: Program, *, include_freed: bool = False, stats: Optional[DecodeStats] = None
+) -> Iterator[RecordBatch]:
+    """
+    Iterate over page_owner records in bulk, one
+    :class:`~drgn_pageowner.records.RecordBatch` (numpy array) per memory
+    section. This is the fast path for reports over millions of pages.
+
+    :param prog: the kernel
+    :param include_freed: also return freed pages that keep an owner record
+    :param stats: receives counts of what was scanned and skipped
+    """
+    return iter_batches(prog, include_freed=include_freed, stats=stats)
+
+
+def for_each_page_owner(
+    prog: Program, *, include_freed: bool = False, stats: Optional[DecodeStats] = None
+) -> Iterator[PageOwnerRecord]:
+    """
+    Iterate over page_owner records as :class:`~drgn_pageowner.records.PageOwnerRecord`
+    objects, in PFN order. By default these are exactly the records
+    ``/sys/kernel/debug/page_owner`` lists.
+
+    >>> for rec in for_each_page_owner(prog):
+    ...     if rec.order >= 9:
+    ...         print(rec.pfn, rec.comm, rec.stack.symbols[0])
+
+    :param prog: the kernel
+    :param include_freed: also return freed pages that keep an owner record
+    """
+    for batch in iter_batches(prog, include_freed=include_freed, stats=stats):
+        yield from batch
+
+
+def page_owner_record(prog: Program, pfn: int) -> Optional[PageOwnerRecord]:
+    """
+    Return the page_owner record of one page frame, allocated or freed.
+
+    :param prog: the kernel
+    :param pfn: page frame number
+    :return: the record, or None if the page has no owner information
+    """
+    for batch in iter_batches(prog, include_freed=True, start_pfn=pfn, end_pfn=pfn + 1):
+        for rec in batch:
+            if rec.pfn == pfn:
+                return rec
+    return None
+
+
+def page_owner_text(prog: Program, stats: Optional[DecodeStats] = None) -> str:
+    """
+    Return the text of ``/sys/kernel/debug/page_owner`` as this kernel prints it.
+
+    >>> print(page_owner_text(prog)[:60])
+    Page allocated via order 0, mask 0x0(), pid 1, tgid 1 (swap
+
+    :param prog: the kernel
+    :param stats: receives counts of what was scanned and skipped
+    """
+    renderer = DebugfsRenderer(kernel_info(prog))
+    return "".join(renderer.render(iter_batches(prog, stats=stats)))
+
+
+def write_page_owner_text(prog: Program, out: TextIO, stats: Optional[DecodeStats] = None) -> int:
+    """
+    Stream the debugfs text to ``out`` (bounded memory on large machines).
+
+    :return: the number of records written
+    """
+    renderer = DebugfsRenderer(kernel_info(prog))
+    count = 0
+    for batch in iter_batches(prog, stats=stats):
+        out.write("".join(renderer.render_batch(batch)))
+        count += len(batch)
+    return count

@@ -1,0 +1,293 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""
+Kernel symbols as ``%pS`` prints them
+-------------------------------------
+
+The ``drgn_pageowner.kallsyms`` module reproduces the kernel's
+``sprint_symbol()`` (``%pS``) from the kallsyms tables stored in the dump:
+``name+0xoff/0xsize``, with the size and the choice among aliases exactly as
+``get_symbol_pos()`` computes them (distance to the next higher address; the
+first of several symbols at one address), and `` [module]`` for module text.
+The ELF symbol table is not good enough for this: its sizes differ from
+kallsyms' (``ret_from_fork`` is 0x2a in ELF and 0x30 in kallsyms).
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+from drgn import FaultError, Program
+
+__all__ = ("KernelSymbolizer", "get_symbolizer", "format_pS")
+
+_TABLES = (
+    "kallsyms_num_syms",
+    "kallsyms_names",
+    "kallsyms_token_table",
+    "kallsyms_token_index",
+    "kallsyms_offsets",
+    "kallsyms_relative_base",
+    "kallsyms_addresses",
+)
+_BOUNDS = ("_stext", "_etext", "_sinittext", "_einittext", "_end")
+
+
+def format_pS(name: Optional[str], offset: int, size: int, module: Optional[str], addr: int) -> str:
+    """
+    Format like ``__sprint_symbol()``: ``name+0xoff/0xsize [module]``.
+
+    The kernel's ``%#lx`` prints ``0x0`` for zero, unlike C libraries.
+    """
+    if name is None:
+        return f"0x{addr:x}"
+    text = f"{name}+0x{offset:x}/0x{size:x}"
+    if module:
+        text += f" [{module}]"
+    return text
+
+
+def _vmcoreinfo_symbols(prog: Program) -> Dict[str, int]:
+    try:
+        text = prog["VMCOREINFO"].string_().decode("ascii", "replace")
+    except (KeyError, LookupError, FaultError):
+        return {}
+    return {m.group(1): int(m.group(2), 16) for m in re.finditer(r"^SYMBOL\(([^)]+)\)=([0-9a-fA-F]+)$", text, re.M)}
+
+
+def _symbol_address(prog: Program, vmci: Dict[str, int], name: str) -> Optional[int]:
+    if vmci.get(name):
+        return vmci[name]
+    try:
+        return prog.symbol(name).address
+    except LookupError:
+        return None
+
+
+class KernelSymbolizer:
+    """
+    Symbolise kernel addresses from the kallsyms tables in the program's memory.
+
+    Locating the tables: VMCOREINFO exports their addresses since Linux kernel
+    commit f09bddbd8661 ("vmcoreinfo: add kallsyms_num_syms symbol") (in
+    v6.0); before that they are found through vmlinux's ELF symbols.
+
+    :param prog: the kernel program
+    """
+
+    def __init__(self, prog: Program) -> None:
+        self.prog = prog
+        vmci = _vmcoreinfo_symbols(prog)
+        addr = {name: _symbol_address(prog, vmci, name) for name in _TABLES + _BOUNDS}
+        self.available = bool(
+            addr["kallsyms_num_syms"] and addr["kallsyms_names"] and addr["kallsyms_token_table"]
+        )
+        self._names_addr = addr["kallsyms_names"] or 0
+        self._bounds = {name: addr[name] or 0 for name in _BOUNDS}
+        self._cache: Dict[int, str] = {}
+        self._module_symbolizer: Optional["_ModuleSymbols"] = None
+        if not self.available:
+            self.addresses = np.zeros(0, dtype=np.uint64)
+            return
+        self.num_syms = int.from_bytes(prog.read(addr["kallsyms_num_syms"], 4), "little")
+        index = np.frombuffer(prog.read(addr["kallsyms_token_index"], 512), dtype="<u2")
+        table_len = int(index.max()) + 256
+        table = prog.read(addr["kallsyms_token_table"], table_len)
+        self._tokens = [table[i : table.index(b"\0", i)] for i in index.tolist()]
+        self.addresses = self._read_addresses(prog, addr)
+        # Unique addresses (sorted, as kallsyms is) and, for each, the index of
+        # its first alias: get_symbol_pos() walks back to the first alias.
+        uniq, first = np.unique(self.addresses, return_index=True)
+        self._uniq = uniq.tolist()
+        self._first = first.tolist()
+        self._offsets_of_names: Optional[List[int]] = None
+        self._names_raw = b""
+        last_type = self._symbol_type(self.num_syms - 1)
+        # Whether CONFIG_KALLSYMS_ALL is set: data symbols sort last.
+        self.kallsyms_all = last_type in "bBdDrRvV"
+
+    def _read_addresses(self, prog: Program, addr: Dict[str, Optional[int]]) -> np.ndarray:
+        n = self.num_syms
+        if addr["kallsyms_offsets"] and addr["kallsyms_relative_base"]:
+            offsets = np.frombuffer(prog.read(addr["kallsyms_offsets"], 4 * n), dtype="<i4")
+            base = int.from_bytes(prog.read(addr["kallsyms_relative_base"], 8), "little")
+            off64 = offsets.astype(np.int64)
+            if (off64 < 0).any():
+                # CONFIG_KALLSYMS_ABSOLUTE_PERCPU: non-negative offsets are
+                # absolute, negative ones relative to relative_base - 1.
+                return np.where(off64 >= 0, off64, base - 1 - off64).astype(np.uint64)
+            return (np.uint64(base) + offsets.view("<u4").astype(np.uint64)).astype(np.uint64)
+        # CONFIG_KALLSYMS_BASE_RELATIVE=n (absolute addresses).
+        return np.frombuffer(prog.read(addr["kallsyms_addresses"], 8 * n), dtype="<u8").copy()
+
+    def _ensure_offsets(self) -> List[int]:
+        if self._offsets_of_names is not None:
+            return self._offsets_of_names
+        chunk = 1 << 18
+        raw = bytearray()
+        offsets: List[int] = []
+        off = 0
+        n = self.num_syms
+        while len(offsets) < n:
+            while off + 2 >= len(raw):
+                raw += self.prog.read(self._names_addr + len(raw), chunk)
+            offsets.append(off)
+            length = raw[off]
+            if length & 0x80:
+                # Linux kernel commit 73bbb94466fd ("kallsyms: support "big"
+                # kernel symbols") (in v6.1): two-byte lengths.
+                length = (length & 0x7F) | (raw[off + 1] << 7)
+                off += 2 + length
+            else:
+                off += 1 + length
+        while off > len(raw):
+            raw += self.prog.read(self._names_addr + len(raw), chunk)
+        self._names_raw = bytes(raw)
+        self._offsets_of_names = offsets
+        return offsets
+
+    def _expand(self, index: int) -> bytes:
+        offsets = self._ensure_offsets()
+        raw = self._names_raw
+        off = offsets[index]
+        length = raw[off]
+        off += 1
+        if length & 0x80:
+            length = (length & 0x7F) | (raw[off] << 7)
+            off += 1
+        return b"".join(self._tokens[b] for b in raw[off : off + length])
+
+    def _symbol_type(self, index: int) -> str:
+        expanded = self._expand(index)
+        return chr(expanded[0]) if expanded else "?"
+
+    def symbol_name(self, index: int) -> str:
+        """Name of kallsyms entry ``index`` (without its type character)."""
+        return self._expand(index)[1:].decode("ascii", "replace")
+
+    def _is_ksym_addr(self, addr: int) -> bool:
+        b = self._bounds
+        if self.kallsyms_all:
+            return b["_stext"] <= addr < b["_end"]
+        return b["_stext"] <= addr < b["_etext"] or b["_sinittext"] <= addr < b["_einittext"]
+
+    def lookup(self, addr: int) -> Optional[Tuple[str, int, int, Optional[str]]]:
+        """
+        Look an address up like ``kallsyms_lookup_buildid()``.
+
+        :return: ``(name, offset, size, module)`` or None if nothing matches
+        """
+        if self.available and self._uniq and self._is_ksym_addr(addr):
+            pos = bisect_right(self._uniq, addr) - 1
+            if pos >= 0:
+                start = self._uniq[pos]
+                if pos + 1 < len(self._uniq):
+                    end = self._uniq[pos + 1]
+                else:
+                    b = self._bounds
+                    if b["_sinittext"] <= addr < b["_einittext"]:
+                        end = b["_einittext"]
+                    elif self.kallsyms_all:
+                        end = b["_end"]
+                    else:
+                        end = b["_etext"]
+                return (self.symbol_name(self._first[pos]), addr - start, end - start, None)
+        if self._module_symbolizer is None:
+            self._module_symbolizer = _ModuleSymbols(self.prog)
+        return self._module_symbolizer.lookup(addr)
+
+    def sprint_symbol(self, addr: int) -> str:
+        """Return ``addr`` formatted as the kernel's ``%pS`` would print it."""
+        try:
+            return self._cache[addr]
+        except KeyError:
+            pass
+        found = self.lookup(addr)
+        if found is None:
+            text = format_pS(None, 0, 0, None, addr)
+        else:
+            text = format_pS(found[0], found[1], found[2], found[3], addr)
+        self._cache[addr] = text
+        return text
+
+
+class _ModuleSymbols:
+    """
+    Module symbols as ``find_kallsyms_symbol()`` resolves them: the closest
+    preceding named symbol of the module memory region holding the address,
+    its size running to the next symbol or the region's end.
+    """
+
+    def __init__(self, prog: Program) -> None:
+        self.prog = prog
+        self._regions: Optional[List[Tuple[int, int, str, List[Tuple[int, str]]]]] = None
+
+    def _load(self) -> List[Tuple[int, int, str, List[Tuple[int, str]]]]:
+        regions: List[Tuple[int, int, str, List[Tuple[int, str]]]] = []
+        try:
+            from drgn.helpers.linux.kallsyms import module_kallsyms
+            from drgn.helpers.linux.module import for_each_module
+        except ImportError:  # pragma: no cover
+            return regions
+        try:
+            for mod in for_each_module(self.prog):
+                name = mod.name.string_().decode()
+                symbols = sorted(
+                    (s.address, s.name) for s in module_kallsyms(mod) if s.name
+                )
+                for base, size in _module_regions(mod):
+                    regions.append((base, base + size, name, symbols))
+        except (LookupError, FaultError, ValueError):
+            pass
+        return regions
+
+    def lookup(self, addr: int) -> Optional[Tuple[str, int, int, Optional[str]]]:
+        if self._regions is None:
+            self._regions = self._load()
+        for lo, hi, modname, symbols in self._regions:
+            if not lo <= addr < hi:
+                continue
+            best: Optional[Tuple[int, str]] = None
+            nextval = hi
+            for value, name in symbols:
+                if value <= addr and (best is None or value > best[0]) and value >= lo:
+                    best = (value, name)
+                if addr < value < nextval:
+                    nextval = value
+            if best is None:
+                return None
+            return (best[1], addr - best[0], nextval - best[0], modname)
+        return None
+
+
+def _module_regions(mod: object) -> List[Tuple[int, int]]:
+    regions = []
+    try:
+        # Linux kernel commit ac3b43283923 ("module: replace module_layout
+        # with module_memory") (in v6.4).
+        for mem in mod.mem:  # type: ignore[attr-defined]
+            if mem.size:
+                regions.append((mem.base.value_(), mem.size.value_()))
+        return regions
+    except AttributeError:
+        pass
+    for layout_name in ("core_layout", "init_layout"):
+        try:
+            layout = getattr(mod, layout_name)
+            regions.append((layout.base.value_(), layout.size.value_()))
+        except AttributeError:
+            pass
+    return regions
+
+
+def get_symbolizer(prog: Program) -> KernelSymbolizer:
+    """Return the program's :class:`KernelSymbolizer` (cached in ``prog.cache``)."""
+    try:
+        return prog.cache["drgn_pageowner_symbolizer"]
+    except KeyError:
+        pass
+    symbolizer = KernelSymbolizer(prog)
+    prog.cache["drgn_pageowner_symbolizer"] = symbolizer
+    return symbolizer

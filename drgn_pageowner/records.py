@@ -1,0 +1,199 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""
+Records
+-------
+
+The ``drgn_pageowner.records`` module defines the plain data that the decoder
+produces and every renderer consumes: batches of page_owner records as numpy
+structured arrays, the stacks and memory cgroups they refer to, a per-record
+Python view, and the counters of what could not be read. Nothing here touches
+drgn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Iterator, List, Optional, Tuple
+
+import numpy as np
+
+__all__ = (
+    "StackInfo",
+    "MemcgInfo",
+    "RecordBatch",
+    "DecodeStats",
+    "PageOwnerRecord",
+    "KernelInfo",
+)
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    """A stack depot entry: its return addresses and their ``%pS`` texts."""
+
+    handle: int
+    pcs: Tuple[int, ...]
+    symbols: Tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        """The stack as page_owner prints it: one ``" %pS\\n"`` line a frame."""
+        return "".join(f" {s}\n" for s in self.symbols)
+
+
+@dataclass(frozen=True)
+class MemcgInfo:
+    """
+    What ``print_page_owner_memcg()`` needs about one ``page->memcg_data`` value.
+
+    ``lines`` is the exact text the kernel release prints for it (possibly
+    empty), already decided by the decoder from the release's logic.
+    """
+
+    memcg_data: int
+    slab: bool
+    kmem: bool
+    name: Optional[str]
+    online: bool
+    lines: str
+
+
+@dataclass(frozen=True)
+class KernelInfo:
+    """Facts about the kernel that renderers need (no drgn objects)."""
+
+    release: str
+    version: Tuple[int, int, int]
+    pageblock_order: int
+    owner_fields: Tuple[str, ...]
+    gfpflag_names: List[Tuple[int, str]]
+    pageflag_names: List[Tuple[int, str]]
+    migratetype_names: List[str]
+    migrate_reason_names: List[str]
+    nr_pageflags: int
+    page_flags_fields: Optional[list]
+    page_group_by_mobility_disabled: bool
+    has_memcg: bool
+
+
+@dataclass
+class DecodeStats:
+    """Counters of what a walk saw and what it had to skip."""
+
+    sections: int = 0
+    pages_scanned: int = 0
+    records: int = 0
+    unreadable_page_ext: int = 0
+    unreadable_struct_page: int = 0
+    unresolved_stacks: int = 0
+    skipped_records: int = 0
+    unresolved_handles: Dict[int, int] = field(default_factory=dict)
+
+    @property
+    def skipped(self) -> int:
+        """Entries or records that could not be read, in total."""
+        return self.unreadable_page_ext + self.unreadable_struct_page + self.skipped_records
+
+    def summary(self) -> str:
+        """One sentence for the end of a report, or "" if nothing was skipped."""
+        if not self.skipped:
+            return ""
+        parts = []
+        if self.unreadable_page_ext:
+            parts.append(f"{self.unreadable_page_ext} page_ext entries were unreadable")
+        if self.unreadable_struct_page:
+            parts.append(f"{self.unreadable_struct_page} struct pages were unreadable")
+        if self.skipped_records:
+            parts.append(
+                f"{self.skipped_records} records were skipped because their stack "
+                "could not be read from the stack depot"
+            )
+        return "; ".join(parts) + "."
+
+
+@dataclass
+class RecordBatch:
+    """
+    Consecutive page_owner records (ascending PFN) and what they refer to.
+
+    ``records`` is a numpy structured array with at least ``pfn``,
+    ``page_flags``, ``memcg_data``, ``pageblock_mt``, ``allocated`` and every
+    ``struct page_owner`` field the kernel has (named as in C).
+    """
+
+    records: np.ndarray
+    stacks: Dict[int, StackInfo]
+    memcgs: Dict[int, MemcgInfo]
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator["PageOwnerRecord"]:
+        for i in range(len(self.records)):
+            yield self.record(i)
+
+    def record(self, i: int) -> "PageOwnerRecord":
+        """Return record ``i`` as a :class:`PageOwnerRecord`."""
+        row = self.records[i]
+        names = self.records.dtype.names or ()
+
+        def get(name: str, default: int = 0) -> int:
+            return int(row[name]) if name in names else default
+
+        handle = get("handle")
+        free_handle = get("free_handle")
+        comm = bytes(row["comm"]).split(b"\0", 1)[0].decode("utf-8", "replace") if "comm" in names else None
+        memcg_data = get("memcg_data")
+        return PageOwnerRecord(
+            pfn=get("pfn"),
+            order=get("order"),
+            gfp_mask=get("gfp_mask"),
+            last_migrate_reason=get("last_migrate_reason", -1),
+            handle=handle,
+            free_handle=free_handle,
+            ts_nsec=get("ts_nsec") if "ts_nsec" in names else None,
+            free_ts_nsec=get("free_ts_nsec") if "free_ts_nsec" in names else None,
+            comm=comm,
+            pid=get("pid") if "pid" in names else None,
+            tgid=get("tgid") if "tgid" in names else None,
+            free_pid=get("free_pid") if "free_pid" in names else None,
+            free_tgid=get("free_tgid") if "free_tgid" in names else None,
+            page_flags=get("page_flags"),
+            pageblock_migratetype=get("pageblock_mt"),
+            allocated=bool(get("allocated", 1)),
+            memcg_data=memcg_data,
+            stack=self.stacks.get(handle),
+            free_stack=self.stacks.get(free_handle) if free_handle else None,
+            memcg=self.memcgs.get(memcg_data) if memcg_data else None,
+        )
+
+
+@dataclass(frozen=True)
+class PageOwnerRecord:
+    """
+    One page's page_owner record, as plain Python values.
+
+    Field names follow ``struct page_owner``; fields the kernel does not have
+    are None.
+    """
+
+    pfn: int
+    order: int
+    gfp_mask: int
+    last_migrate_reason: int
+    handle: int
+    free_handle: int
+    ts_nsec: Optional[int]
+    free_ts_nsec: Optional[int]
+    comm: Optional[str]
+    pid: Optional[int]
+    tgid: Optional[int]
+    free_pid: Optional[int]
+    free_tgid: Optional[int]
+    page_flags: int
+    pageblock_migratetype: int
+    allocated: bool
+    memcg_data: int
+    stack: Optional[StackInfo]
+    free_stack: Optional[StackInfo]
+    memcg: Optional[MemcgInfo]

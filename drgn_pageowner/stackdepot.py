@@ -1,0 +1,260 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""
+Stack depot
+-----------
+
+The ``drgn_pageowner.stackdepot`` module resolves ``depot_stack_handle_t``
+values to their saved return addresses, for every handle layout the kernel has
+used. The bit-field geometry comes from ``union handle_parts`` in the dump's
+DWARF; the pool array and its bound from the depot's own globals. Each record
+found is checked against the handle it stores, so a wrong guess can never
+produce a wrong stack: it produces "unreadable" instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple
+
+from drgn import FaultError, Program, offsetof, sizeof
+
+from drgn_pageowner.errors import UnsupportedLayoutError
+
+__all__ = ("HandleGeometry", "StackDepot", "get_stack_depot")
+
+# DEPOT_STACK_ALIGN (STACK_ALLOC_ALIGN before v6.3) has been 4 in every
+# release: a record starts at pool + (offset << 4).
+DEPOT_STACK_ALIGN = 4
+
+
+@dataclass(frozen=True)
+class HandleGeometry:
+    """Bit positions of ``union handle_parts`` (LSB first)."""
+
+    index_name: str
+    index_shift: int
+    index_bits: int
+    offset_shift: int
+    offset_bits: int
+    #: the valid bit (v4.7-v6.7); Andrey Konovalov's "lib/stackdepot: drop
+    #: valid bit from handles" (in v6.8) removed it
+    valid_shift: Optional[int]
+
+    def split(self, handle: int) -> Tuple[int, int]:
+        index = (handle >> self.index_shift) & ((1 << self.index_bits) - 1)
+        offset = (handle >> self.offset_shift) & ((1 << self.offset_bits) - 1)
+        return index, offset
+
+    @property
+    def compare_mask(self) -> int:
+        """Bits of a handle that identify a record (all but ``extra``)."""
+        mask = ((1 << self.index_bits) - 1) << self.index_shift
+        mask |= ((1 << self.offset_bits) - 1) << self.offset_shift
+        if self.valid_shift is not None:
+            mask |= 1 << self.valid_shift
+        return mask
+
+
+def _bitfield(union_type: object, name: str) -> Tuple[int, int]:
+    member = union_type.member(name)  # type: ignore[attr-defined]
+    # The fields sit in an anonymous struct inside the union.
+    return member.bit_offset, member.bit_field_size
+
+
+def _geometry(prog: Program) -> HandleGeometry:
+    parts = prog.type("union handle_parts")
+    for name in ("pool_index_plus_1", "pool_index", "slabindex"):
+        if parts.has_member(name):
+            index_name = name
+            break
+    else:
+        raise UnsupportedLayoutError("union handle_parts has no pool index field")
+    ishift, ibits = _bitfield(parts, index_name)
+    oshift, obits = _bitfield(parts, "offset")
+    vshift = _bitfield(parts, "valid")[0] if parts.has_member("valid") else None
+    return HandleGeometry(index_name, ishift, ibits, oshift, obits, vshift)
+
+
+class StackDepot:
+    """
+    Read access to the kernel's stack depot.
+
+    :param prog: the kernel program
+    :raises UnsupportedLayoutError: for a storage backend this decoder does
+        not know (the mm tree's trie backend)
+    """
+
+    def __init__(self, prog: Program) -> None:
+        self.prog = prog
+        self.geometry = _geometry(prog)
+        self._check_backend(prog)
+        # Linux kernel commit 961c949b012f ("lib/stackdepot: rename slab to
+        # pool") (in v6.3).
+        try:
+            pools = prog["stack_pools"]
+        except KeyError:
+            pools = prog["stack_slabs"]
+        self._pools_addr = pools.address_
+        self._pools_len = int(pools.type_.length or 0)
+        self._bound = self._index_bound(prog)
+        rec = prog.type("struct stack_record")
+        self._off_size = offsetof(rec, "size")
+        self._off_handle = offsetof(rec, "handle")
+        self._off_entries = offsetof(rec, "entries")
+        self._entry_size = sizeof(prog.type("unsigned long"))
+        self._off_count = offsetof(rec, "count") if rec.has_member("count") else None
+        self._pool_cache: Dict[int, int] = {}
+        # The mm tree's trie backend (2026, unreleased) encodes dense stack IDs
+        # above stack_max_pools in the index field.
+        try:
+            self._max_pools: Optional[int] = int(prog["stack_max_pools"].value_())
+        except (KeyError, LookupError, FaultError):
+            self._max_pools = None
+        # Whether stored indices are index + 1. None: decide per record by
+        # checking the handle it stores (v6.8.3-v6.8.4 and v6.9-rc1/rc2 kept the
+        # name pool_index while storing index + 1).
+        if self.geometry.index_name == "pool_index_plus_1":
+            # Linux kernel commit a6c1d9cb9a68 ("stackdepot: rename pool_index
+            # to pool_index_plus_1") (in v6.9-rc3, v6.8.5).
+            self._plus_one: Optional[bool] = True
+        elif self.geometry.valid_shift is not None:
+            # With the valid bit (v4.7-v6.7) the index is stored as is.
+            self._plus_one = False
+        else:
+            # Linux kernel commit 3ee34eabac2a ("lib/stackdepot: fix first
+            # entry having a 0-handle") (in v6.9-rc1, v6.8.3) changed the
+            # meaning without renaming the field.
+            self._plus_one = None
+
+    @staticmethod
+    def _check_backend(prog: Program) -> None:
+        for name in ("stack_depot_trie_enabled",):
+            try:
+                enabled = prog[name].value_()
+            except (KeyError, LookupError, FaultError):
+                continue
+            if enabled:
+                raise UnsupportedLayoutError(
+                    "this kernel stores stacks in the stack depot's trie backend, "
+                    "which drgn-pageowner cannot decode yet"
+                )
+
+    @staticmethod
+    def _index_bound(prog: Program) -> Optional[int]:
+        """Number of pools in use (indices below it are valid)."""
+        for name, plus in (("pools_num", 0), ("pool_index", 1), ("depot_index", 1)):
+            try:
+                obj = prog[name]
+            except KeyError:
+                continue
+            try:
+                return int(obj.value_()) + plus
+            except (FaultError, ValueError, TypeError):
+                return None
+        return None
+
+    @property
+    def record_count_offset(self) -> Optional[int]:
+        """Offset of ``stack_record.count`` (v6.8+), None before."""
+        return self._off_count
+
+    def _pool(self, index: int) -> int:
+        try:
+            return self._pool_cache[index]
+        except KeyError:
+            pass
+        if index < 0 or (self._pools_len and index >= self._pools_len):
+            return 0
+        if self._bound is not None and index >= self._bound:
+            return 0
+        try:
+            value = int.from_bytes(self.prog.read(self._pools_addr + 8 * index, 8), "little")
+        except FaultError:
+            value = 0
+        self._pool_cache[index] = value
+        return value
+
+    def _record_at(self, handle: int, index: int, offset: int) -> Optional[int]:
+        pool = self._pool(index)
+        if not pool:
+            return None
+        addr = pool + (offset << DEPOT_STACK_ALIGN)
+        try:
+            stored = int.from_bytes(self.prog.read(addr + self._off_handle, 4), "little")
+        except FaultError:
+            return None
+        mask = self.geometry.compare_mask
+        if (stored & mask) != (handle & mask):
+            return None
+        return addr
+
+    def record_address(self, handle: int) -> Optional[int]:
+        """
+        Return the address of the ``struct stack_record`` for ``handle``.
+
+        :return: None for a zero, out-of-range or inconsistent handle
+        """
+        if not handle:
+            return None
+        stored_index, offset = self.geometry.split(handle)
+        if self._max_pools is not None and stored_index > self._max_pools:
+            raise UnsupportedLayoutError(
+                f"stack depot handle {handle:#x} belongs to the trie backend, "
+                "which drgn-pageowner cannot decode yet"
+            )
+        if self._plus_one is None:
+            choices = [stored_index - 1, stored_index]
+        elif self._plus_one:
+            choices = [stored_index - 1]
+        else:
+            choices = [stored_index]
+        for index in choices:
+            addr = self._record_at(handle, index, offset)
+            if addr is not None:
+                return addr
+        return None
+
+    def fetch(self, handle: int) -> Optional[List[int]]:
+        """
+        Return the saved return addresses for ``handle``.
+
+        :param handle: ``depot_stack_handle_t``
+        :return: the frames, or None if the handle cannot be resolved
+        """
+        addr = self.record_address(handle)
+        if addr is None:
+            return None
+        try:
+            size = int.from_bytes(self.prog.read(addr + self._off_size, 4), "little")
+            if size > 4096:
+                return None
+            raw = self.prog.read(addr + self._off_entries, size * self._entry_size)
+        except FaultError:
+            return None
+        return [
+            int.from_bytes(raw[i : i + self._entry_size], "little")
+            for i in range(0, len(raw), self._entry_size)
+        ]
+
+    def record_count(self, handle: int) -> Optional[int]:
+        """Return ``refcount_read(&stack_record->count)`` (v6.8+)."""
+        if self._off_count is None:
+            return None
+        addr = self.record_address(handle)
+        if addr is None:
+            return None
+        try:
+            return int.from_bytes(self.prog.read(addr + self._off_count, 4), "little")
+        except FaultError:
+            return None
+
+
+def get_stack_depot(prog: Program) -> StackDepot:
+    """Return the program's :class:`StackDepot` (cached in ``prog.cache``)."""
+    try:
+        return prog.cache["drgn_pageowner_stackdepot"]
+    except KeyError:
+        pass
+    depot = StackDepot(prog)
+    prog.cache["drgn_pageowner_stackdepot"] = depot
+    return depot

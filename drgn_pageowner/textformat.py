@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""
+Print formats
+-------------
+
+The ``drgn_pageowner.textformat`` module holds the kernel's printf-level
+formatting, reproduced in Python: ``%pGg`` and ``%pGp`` (``format_flags()``,
+``format_page_flags()``), and :class:`TextFormat`, the choice of format
+strings a release uses in ``print_page_owner()``. The layout of the dump cannot
+tell these apart (the same fields print differently across releases), so they
+are chosen by release, each citing the change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from drgn_pageowner.records import KernelInfo
+
+__all__ = ("TextFormat", "text_format", "format_flags", "format_gfp", "format_page_flags")
+
+
+def format_flags(flags: int, names: Sequence[Tuple[int, str]]) -> str:
+    """
+    ``format_flags()`` of lib/vsprintf.c: names of set masks joined by ``|``,
+    then any leftover bits as ``0x…`` (the separator comes before it).
+    """
+    out: List[str] = []
+    for mask, name in names:
+        if not flags:
+            break
+        if (flags & mask) != mask:
+            continue
+        out.append(name)
+        flags &= ~mask
+        if flags:
+            out.append("|")
+    if flags:
+        out.append(f"0x{flags:x}")
+    return "".join(out)
+
+
+def format_gfp(gfp: int, names: Sequence[Tuple[int, str]]) -> str:
+    """``%pGg``."""
+    return format_flags(gfp, names)
+
+
+@dataclass(frozen=True)
+class TextFormat:
+    """How one release prints page_owner records."""
+
+    #: "5.11" style header: pid and ts (v5.11+)
+    pid: bool
+    #: tgid and comm (v5.18+)
+    tgid_comm: bool
+    #: ", free_ts %llu ns" (v5.13-v6.6)
+    free_ts: bool
+    #: "PFN 0x%lx" (v6.5+) rather than "PFN %lu"
+    pfn_hex: bool
+    #: %pGp style: "names" (v4.6-v5.12), "fields" (v5.13-v5.15), "hex" (v5.16+)
+    page_flags_style: str
+    #: memcg lines (v5.18+ with CONFIG_MEMCG)
+    memcg: bool
+    #: how the memcg is found: "page_memcg_check" (v5.18-v6.11) or "objcg" (v6.12+)
+    memcg_mode: str
+
+
+def text_format(info: KernelInfo) -> TextFormat:
+    """
+    Choose the print formats for a kernel.
+
+    :param info: the kernel's facts, from the decoder
+    """
+    v = info.version
+    fields = info.owner_fields
+    return TextFormat(
+        # Linux kernel commit 9cc7e96aa846 ("mm/page_owner: record timestamp
+        # and pid") (in v5.11).
+        pid="pid" in fields and "ts_nsec" in fields,
+        # Linux kernel commits 865ed6a32786 ("mm/page_owner: record task
+        # command name") and bf215eab785a ("mm/page_owner: record tgid") (in
+        # v5.18).
+        tgid_comm="tgid" in fields and "comm" in fields,
+        # Linux kernel commit 866b48526217 ("mm/page_owner: record the
+        # timestamp of all pages during free") (in v5.13) printed free_ts;
+        # Audra Mitchell's "mm/page_owner: Remove free_ts from page_owner
+        # output" (in v6.7) stopped printing it while keeping the field.
+        free_ts="free_ts_nsec" in fields and v < (6, 7, 0),
+        # Kassey Li's "mm/page_owner/cma: show pfn in cma/page_owner with hex
+        # format" (in v6.5).
+        pfn_hex=v >= (6, 5, 0),
+        # Linux kernel commit c244297acbe5 ("vsprintf: dump full information
+        # of page flags in pGp") (in v5.13) and 23efd0804c0a ("vsprintf: Make
+        # %pGp print the hex value") (in v5.16).
+        page_flags_style="hex" if v >= (5, 16, 0) else ("fields" if v >= (5, 13, 0) else "names"),
+        # Linux kernel commit fcf8935832b8 ("mm/page_owner: print memcg
+        # information") (in v5.18).
+        memcg=info.has_memcg and v >= (5, 18, 0),
+        # v6.12 (Debian 6.12.117 read) reads the memcg through
+        # obj_cgroup_memcg() for every charged page; v6.1 used
+        # page_memcg_check().
+        memcg_mode="objcg" if v >= (6, 12, 0) else "page_memcg_check",
+    )
+
+
+def format_page_flags(
+    flags: int, info: KernelInfo, style: str, cache: Optional[Dict[int, str]] = None
+) -> str:
+    """
+    ``Flags ...`` part of the PFN line, without the leading ``Flags ``.
+
+    :param style: from :attr:`TextFormat.page_flags_style`
+    """
+    if cache is not None:
+        try:
+            return cache[flags]
+        except KeyError:
+            pass
+    main = flags & ((1 << info.nr_pageflags) - 1)
+    names = format_flags(main, info.pageflag_names) if main else ""
+    if style == "names":
+        text = f"0x{flags:x}({names})"
+    else:
+        parts = [names] if names else []
+        for f in info.page_flags_fields or ():
+            if not f.width:
+                continue
+            value = (flags >> f.shift) & f.mask
+            parts.append(f"{f.name}={value}" if f.decimal else f"{f.name}=0x{value:x}")
+        text = f"0x{flags:x}(" + "|".join(parts) + ")"
+    if cache is not None:
+        cache[flags] = text
+    return text
