@@ -1,0 +1,107 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Compare our debugfs text with the kernel's own text, record by record."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Set, Tuple
+
+_PFN = re.compile(r"^PFN (0x[0-9a-f]+|\d+) ", re.M)
+_PID = re.compile(r", pid (-?\d+)(?:, tgid (-?\d+))?")
+_TS = re.compile(r", ts (\d+) ns")
+
+
+def split_records(text: str) -> Dict[int, str]:
+    """Map PFN -> the whole block for that PFN (header to blank line)."""
+    out: Dict[int, str] = {}
+    for chunk in text.split("\n\n"):
+        if not chunk:
+            continue
+        block = chunk + "\n\n"
+        match = _PFN.search(block)
+        if match is None:
+            raise AssertionError(f"block without a PFN line: {block[:200]!r}")
+        out[int(match.group(1), 0)] = block
+    return out
+
+
+def _pids(block: str) -> Set[int]:
+    match = _PID.search(block)
+    if not match:
+        return set()
+    return {int(g) for g in match.groups() if g is not None}
+
+
+def _ts(block: str) -> Optional[str]:
+    match = _TS.search(block)
+    return match.group(1) if match else None
+
+
+def _header_and_stack(block: str) -> Tuple[str, str]:
+    lines = block.split("\n")
+    return lines[0], "\n".join(line for line in lines[2:] if line.startswith(" "))
+
+
+@dataclass
+class Comparison:
+    both: int = 0
+    identical: int = 0
+    only_kernel: List[int] = field(default_factory=list)
+    only_ours: List[int] = field(default_factory=list)
+    excluded: Dict[int, str] = field(default_factory=dict)
+    mismatched: Dict[int, Tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def excluded_fraction(self) -> float:
+        return len(self.excluded) / max(self.both, 1)
+
+    def report(self) -> str:
+        reasons: Dict[str, int] = {}
+        for why in self.excluded.values():
+            reasons[why] = reasons.get(why, 0) + 1
+        return json.dumps(
+            {
+                "in_both": self.both,
+                "identical": self.identical,
+                "only_in_kernel_text": len(self.only_kernel),
+                "only_in_dump": len(self.only_ours),
+                "excluded": reasons,
+                "mismatched": len(self.mismatched),
+            },
+            sort_keys=True,
+        )
+
+
+def compare(kernel_text: str, our_text: str, capture_pids: Set[int]) -> Comparison:
+    """
+    Records whose PFN is in both texts must be byte-identical unless the page
+    demonstrably changed between the capture and the dump:
+
+    - "capture process": either side's record belongs to a capture PID;
+    - "re-allocated": the allocation timestamp differs (v5.11+), or, on
+      kernels without timestamps, the header or the stack differs.
+
+    Anything else that differs is a mismatch.
+    """
+    kernel = split_records(kernel_text)
+    ours = split_records(our_text)
+    result = Comparison()
+    result.only_kernel = sorted(set(kernel) - set(ours))
+    result.only_ours = sorted(set(ours) - set(kernel))
+    for pfn in sorted(set(kernel) & set(ours)):
+        result.both += 1
+        k, o = kernel[pfn], ours[pfn]
+        if k == o:
+            result.identical += 1
+            continue
+        if (_pids(k) | _pids(o)) & capture_pids:
+            result.excluded[pfn] = "capture process"
+        elif _ts(k) is not None and _ts(k) != _ts(o):
+            result.excluded[pfn] = "re-allocated"
+        elif _ts(k) is None and _header_and_stack(k) != _header_and_stack(o):
+            result.excluded[pfn] = "re-allocated"
+        else:
+            result.mismatched[pfn] = (k, o)
+    return result
