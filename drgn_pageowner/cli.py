@@ -16,10 +16,12 @@ from typing import Callable, List, Optional, Sequence, TextIO
 import click
 from drgn import Program
 
+from drgn_pageowner.decode import iter_batches, kernel_info
 from drgn_pageowner.errors import PageOwnerError
 from drgn_pageowner.helpers import write_page_owner_text
 from drgn_pageowner.records import DecodeStats
 from drgn_pageowner.render.debugfs import ENCODING, ERRORS
+from drgn_pageowner.render.structured import render_folded, render_jsonl
 from drgn_pageowner.target import list_samples, open_target
 
 __all__ = ("main",)
@@ -96,8 +98,12 @@ def main(ctx: click.Context, core: Optional[str], vmlinux: Sequence[str], kernel
 
 @main.command()
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of standard output.")
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "folded"]), default="text",
+              show_default=True,
+              help="text: the debugfs text; json: one JSON object per record (JSON Lines); "
+              "folded: 'outermost;...;innermost PAGES' lines for flame graphs.")
 @click.pass_obj
-def dump(target: _Target, output: Optional[str]) -> None:
+def dump(target: _Target, output: Optional[str], fmt: str) -> None:
     """Print /sys/kernel/debug/page_owner exactly as the kernel would."""
 
     def run() -> int:
@@ -105,7 +111,14 @@ def dump(target: _Target, output: Optional[str]) -> None:
         stats = DecodeStats()
         out = _open_output(output)
         try:
-            write_page_owner_text(prog, out, stats)
+            if fmt == "text":
+                write_page_owner_text(prog, out, stats)
+            elif fmt == "json":
+                info = kernel_info(prog)
+                for line in render_jsonl(info, iter_batches(prog, stats=stats)):
+                    out.write(line)
+            else:
+                out.writelines(render_folded(iter_batches(prog, stats=stats)))
         finally:
             out.flush()
             if output not in (None, "-"):

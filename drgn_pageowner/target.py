@@ -59,6 +59,25 @@ def _load_debug_info(prog: Program, vmlinux: Sequence[str], what: str) -> None:
         raise MissingDebugInfoError(
             f"no debug info was found for {what}: pass the matching vmlinux with -s VMLINUX"
         ) from None
+    _check_same_build(prog, vmlinux, what)
+
+
+def _check_same_build(prog: Program, vmlinux: Sequence[str], what: str) -> None:
+    """The release string at vmlinux's init_uts_ns must be the dump's own."""
+    try:
+        expected = prog["UTS_RELEASE"].string_().decode(errors="replace")
+    except (KeyError, LookupError, drgn.FaultError):
+        return
+    try:
+        seen = prog["init_uts_ns"].name.release.string_().decode(errors="replace")
+    except (KeyError, LookupError, drgn.FaultError):
+        seen = None
+    if seen != expected:
+        source = ", ".join(vmlinux) if vmlinux else "the debug info found"
+        raise TargetError(
+            f"{source} does not match {what}: the dump is release {expected} "
+            f"but the debug info describes a different build"
+        )
 
 
 def open_core(core: str, vmlinux: Sequence[str] = ()) -> Program:

@@ -1,0 +1,105 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""
+Structured output
+-----------------
+
+The ``drgn_pageowner.render.structured`` module writes records for programs
+rather than people: JSON Lines (one object per record, fields named as in
+``struct page_owner``) and folded stacks (``outermost;...;innermost PAGES``) for
+flame-graph tools.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Dict, Iterable, Iterator, List, Optional
+
+from drgn_pageowner.records import KernelInfo, RecordBatch, StackInfo
+from drgn_pageowner.render.debugfs import ENCODING, ERRORS, gfp_migratetype
+from drgn_pageowner.textformat import format_flags
+
+__all__ = ("render_jsonl", "render_folded", "folded_counts")
+
+_INT_FIELDS = (
+    "order", "last_migrate_reason", "gfp_mask", "handle", "free_handle", "ts_nsec",
+    "free_ts_nsec", "pid", "tgid", "free_pid", "free_tgid",
+)
+
+
+def _stack_json(stack: Optional[StackInfo]) -> Optional[List[Dict[str, object]]]:
+    if stack is None:
+        return None
+    return [{"pc": pc, "symbol": sym} for pc, sym in zip(stack.pcs, stack.symbols)]
+
+
+def render_jsonl(info: KernelInfo, batches: Iterable[RecordBatch]) -> Iterator[str]:
+    """Yield one JSON line per record."""
+    mt = info.migratetype_names
+    for batch in batches:
+        recs = batch.records
+        names = set(recs.dtype.names or ())
+        cols = {n: recs[n].tolist() for n in names if n != "comm"}
+        comms = (
+            [c.split(b"\0", 1)[0].decode(ENCODING, ERRORS) for c in recs["comm"].tolist()]
+            if "comm" in names
+            else None
+        )
+        for i in range(len(recs)):
+            obj: Dict[str, object] = {"pfn": cols["pfn"][i]}
+            for name in _INT_FIELDS:
+                if name in names:
+                    obj[name] = cols[name][i]
+            if comms is not None:
+                obj["comm"] = comms[i]
+            gfp = cols["gfp_mask"][i]
+            obj["gfp_flags"] = format_flags(gfp, info.gfpflag_names)
+            page_mt = gfp_migratetype(gfp, info)
+            obj["migratetype"] = mt[page_mt] if page_mt < len(mt) else None
+            pb = cols["pageblock_mt"][i]
+            obj["pageblock_migratetype"] = mt[pb] if pb < len(mt) else None
+            obj["page_flags"] = cols["page_flags"][i]
+            obj["allocated"] = bool(cols["allocated"][i])
+            reason = cols.get("last_migrate_reason", [-1] * len(recs))[i]
+            if reason != -1 and 0 <= reason < len(info.migrate_reason_names):
+                obj["migrate_reason"] = info.migrate_reason_names[reason]
+            memcg = batch.memcgs.get(cols["memcg_data"][i])
+            if memcg is not None and memcg.name is not None:
+                obj["memcg"] = {"name": memcg.name, "online": memcg.online, "kmem": memcg.kmem}
+            obj["stack"] = _stack_json(batch.stacks.get(cols["handle"][i]))
+            free = cols.get("free_handle", [0] * len(recs))[i]
+            if free:
+                obj["free_stack"] = _stack_json(batch.stacks.get(free))
+            yield json.dumps(obj, ensure_ascii=False) + "\n"
+
+
+def _symbol_name(symbol: str) -> str:
+    """``name+0x1/0x2 [mod]`` -> ``name [mod]`` (frames fold by function)."""
+    name, _, rest = symbol.partition("+")
+    module = rest.partition(" ")[2]
+    return f"{name} {module}" if module else name
+
+
+def folded_counts(batches: Iterable[RecordBatch]) -> "Counter[str]":
+    """Pages allocated per folded stack (outermost frame first)."""
+    counts: Counter[str] = Counter()
+    for batch in batches:
+        recs = batch.records
+        handles = recs["handle"].tolist()
+        orders = recs["order"].tolist()
+        per_handle: Counter[int] = Counter()
+        for handle, order in zip(handles, orders):
+            per_handle[handle] += 1 << order
+        for handle, pages in per_handle.items():
+            stack = batch.stacks.get(handle)
+            if stack is None:
+                continue
+            key = ";".join(_symbol_name(s).replace(";", ":") for s in reversed(stack.symbols))
+            counts[key] += pages
+    return counts
+
+
+def render_folded(batches: Iterable[RecordBatch]) -> Iterator[str]:
+    """Yield ``outermost;...;innermost PAGES`` lines, sorted by stack."""
+    for key, pages in sorted(folded_counts(batches).items()):
+        yield f"{key} {pages}\n"
