@@ -1,0 +1,317 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""
+Declarative description of a synthetic kernel
+---------------------------------------------
+
+A :class:`KernelSpec` says which kernel it is (release, architecture, page
+size), what physical memory it has (:class:`MemoryRange`, holes between them,
+offline sections), the free buddy blocks (:class:`BuddyBlock`), the call
+stacks that were saved in the stack depot (:class:`Stack`) and the page_owner
+records (:class:`PageRecord`, or column arrays in :class:`RecordArrays` for
+large machines). :func:`drgn_pageowner.synthetic.build_program` turns it into a
+:class:`drgn.Program`.
+
+Stacks name their frames ``"symbol+0xoffset"`` (``"symbol+0xoffset [module]"``
+for module code). Symbols that the spec does not list in
+:attr:`KernelSpec.symbols` or a :class:`ModuleSpec` are created automatically
+with :data:`DEFAULT_SYMBOL_SIZE` bytes (or larger, to fit the offset).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+__all__ = (
+    "DEFAULT_SYMBOL_SIZE",
+    "GFP_KERNEL",
+    "GFP_HIGHUSER_MOVABLE",
+    "BuddyBlock",
+    "Frame",
+    "KernelSpec",
+    "KernelSymbol",
+    "Memcg",
+    "MemoryRange",
+    "ModuleSpec",
+    "PageRecord",
+    "RecordArrays",
+    "Stack",
+    "parse_frame",
+)
+
+#: size given to symbols a stack mentions but the spec does not list
+DEFAULT_SYMBOL_SIZE = 0x200
+
+#: gfp masks valid in every supported release (bit values of 4.x - 6.x)
+GFP_KERNEL = 0xCC0
+GFP_HIGHUSER_MOVABLE = 0x100CCA
+
+_FRAME_RE = re.compile(
+    r"^\s*(?P<name>[A-Za-z_.$][\w.$]*)\+0x(?P<off>[0-9a-fA-F]+)(?:/0x(?P<size>[0-9a-fA-F]+))?"
+    r"(?:\s+\[(?P<mod>[\w-]+)\])?\s*$"
+)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One stack frame: a return address inside ``symbol``."""
+
+    symbol: str
+    offset: int
+    module: Optional[str] = None
+    #: the symbol's size when the text gave one (``name+0xoff/0xsize``)
+    size: Optional[int] = None
+
+
+def parse_frame(text: Union[str, Frame]) -> Frame:
+    """
+    Parse ``"name+0x1f/0x80 [mod]"`` (size and module optional).
+
+    :raises ValueError: on anything else
+    """
+    if isinstance(text, Frame):
+        return text
+    match = _FRAME_RE.match(text)
+    if not match:
+        raise ValueError(f"cannot parse stack frame {text!r}")
+    size = match.group("size")
+    return Frame(
+        match.group("name"),
+        int(match.group("off"), 16),
+        match.group("mod"),
+        int(size, 16) if size else None,
+    )
+
+
+@dataclass
+class Stack:
+    """A call stack saved in the stack depot (innermost frame first)."""
+
+    frames: Sequence[Union[str, Frame]]
+
+    def parsed(self) -> List[Frame]:
+        """The frames as :class:`Frame` objects."""
+        return [parse_frame(f) for f in self.frames]
+
+
+@dataclass(frozen=True)
+class KernelSymbol:
+    """A core-kernel text symbol with an explicit size."""
+
+    name: str
+    size: int = DEFAULT_SYMBOL_SIZE
+    #: nm(1) type character stored first in kallsyms ('T' global, 't' local)
+    type: str = "T"
+
+
+@dataclass
+class ModuleSpec:
+    """A loaded module (``struct module`` in the ``modules`` list)."""
+
+    name: str
+    symbols: List[KernelSymbol] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MemoryRange:
+    """Present physical memory ``[start_pfn, end_pfn)`` on one NUMA node."""
+
+    start_pfn: int
+    end_pfn: int
+    node: int = 0
+
+
+@dataclass(frozen=True)
+class BuddyBlock:
+    """A free block of ``2**order`` pages in the buddy allocator."""
+
+    pfn: int
+    order: int
+    migratetype: int = 1
+
+
+@dataclass(frozen=True)
+class Memcg:
+    """A memory cgroup that records may be charged to."""
+
+    name: str
+    online: bool = True
+
+
+@dataclass
+class PageRecord:
+    """
+    One page_owner record: an allocation of ``2**order`` pages at ``pfn``.
+
+    ``stack`` and ``free_stack`` index :attr:`KernelSpec.stacks` (``None``
+    means handle 0). A record with ``allocated=False`` describes pages that
+    were freed (v5.4+ keeps the record with PAGE_EXT_OWNER set and
+    PAGE_EXT_OWNER_ALLOCATED clear; before 5.4 freeing clears PAGE_EXT_OWNER,
+    so such records are invisible). ``early=True`` makes the record an
+    early-allocated page: it gets ``early_handle``, order 0 and gfp 0.
+    """
+
+    pfn: int
+    order: int = 0
+    gfp: int = GFP_KERNEL
+    stack: Optional[int] = 0
+    pid: int = 1
+    tgid: int = 1
+    comm: str = "swapper/0"
+    ts_nsec: int = 0
+    allocated: bool = True
+    free_stack: Optional[int] = None
+    free_ts_nsec: int = 0
+    free_pid: int = 0
+    free_tgid: int = 0
+    last_migrate_reason: int = -1
+    #: ``PG_*`` bits for the head page (node/zone bits are added)
+    page_flags: int = 0
+    #: index into :attr:`KernelSpec.memcgs`
+    memcg: Optional[int] = None
+    memcg_kmem: bool = False
+    early: bool = False
+
+
+#: record column names and numpy dtypes
+RECORD_COLUMNS: Tuple[Tuple[str, str], ...] = (
+    ("pfn", "u8"),
+    ("order", "u1"),
+    ("gfp", "u4"),
+    ("stack", "i4"),
+    ("pid", "i4"),
+    ("tgid", "i4"),
+    ("comm", "u2"),
+    ("ts_nsec", "u8"),
+    ("allocated", "?"),
+    ("free_stack", "i4"),
+    ("free_ts_nsec", "u8"),
+    ("free_pid", "i4"),
+    ("free_tgid", "i4"),
+    ("last_migrate_reason", "i2"),
+    ("page_flags", "u8"),
+    ("memcg", "i2"),
+    ("memcg_kmem", "?"),
+    ("early", "?"),
+)
+
+
+class RecordArrays:
+    """
+    page_owner records as numpy columns (one element per allocation).
+
+    Columns are those of :class:`PageRecord`; ``stack``/``free_stack``/
+    ``memcg`` use -1 for ``None`` and ``comm`` indexes :attr:`comms`.
+
+    :param n: number of records
+    :param comms: the distinct comm strings
+    """
+
+    def __init__(self, n: int, comms: Optional[List[str]] = None) -> None:
+        self.n = n
+        self.comms: List[str] = comms if comms is not None else ["swapper/0"]
+        self.cols: Dict[str, np.ndarray] = {
+            name: np.zeros(n, dtype=dt) for name, dt in RECORD_COLUMNS
+        }
+        self.cols["stack"][:] = 0
+        self.cols["free_stack"][:] = -1
+        self.cols["memcg"][:] = -1
+        self.cols["last_migrate_reason"][:] = -1
+        self.cols["allocated"][:] = True
+        self.cols["gfp"][:] = GFP_KERNEL
+        self.cols["pid"][:] = 1
+        self.cols["tgid"][:] = 1
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.cols[name]
+
+    @classmethod
+    def from_records(cls, records: Sequence[PageRecord]) -> "RecordArrays":
+        """Convert a list of :class:`PageRecord` to columns."""
+        comms: List[str] = []
+        comm_index: Dict[str, int] = {}
+        out = cls(len(records), comms)
+        cols = out.cols
+        for i, r in enumerate(records):
+            ci = comm_index.get(r.comm)
+            if ci is None:
+                ci = comm_index[r.comm] = len(comms)
+                comms.append(r.comm)
+            cols["pfn"][i] = r.pfn
+            cols["order"][i] = r.order
+            cols["gfp"][i] = r.gfp
+            cols["stack"][i] = -1 if r.stack is None else r.stack
+            cols["pid"][i] = r.pid
+            cols["tgid"][i] = r.tgid
+            cols["comm"][i] = ci
+            cols["ts_nsec"][i] = r.ts_nsec
+            cols["allocated"][i] = r.allocated
+            cols["free_stack"][i] = -1 if r.free_stack is None else r.free_stack
+            cols["free_ts_nsec"][i] = r.free_ts_nsec
+            cols["free_pid"][i] = r.free_pid
+            cols["free_tgid"][i] = r.free_tgid
+            cols["last_migrate_reason"][i] = r.last_migrate_reason
+            cols["page_flags"][i] = r.page_flags
+            cols["memcg"][i] = -1 if r.memcg is None else r.memcg
+            cols["memcg_kmem"][i] = r.memcg_kmem
+            cols["early"][i] = r.early
+        if not comms:
+            comms.append("swapper/0")
+        return out
+
+    def nbytes(self) -> int:
+        """Memory held by the columns."""
+        return sum(int(a.nbytes) for a in self.cols.values())
+
+
+@dataclass
+class KernelSpec:
+    """
+    Everything a synthetic kernel is built from.
+
+    :param release: kernel release (``UTS_RELEASE``), e.g. ``"6.12.0"``
+    :param arch: ``"x86_64"`` or ``"arm64"``
+    :param page_size: 4096 (x86_64, arm64), 16384 or 65536 (arm64)
+    :param trie: use the mm-tree stack depot trie backend (decoders must refuse)
+    :param ranges: present memory; gaps between ranges are holes
+    :param offline_sections: section numbers whose page_ext pointer carries
+        PAGE_EXT_INVALID (v6.1+) or is NULL (older)
+    :param buddy: free blocks (their ``struct page`` is marked PageBuddy)
+    :param pageblock_migratetypes: pageblock number -> migratetype (default
+        MIGRATE_MOVABLE, or MIGRATE_UNMOVABLE for pageblocks holding an
+        unmovable allocation)
+    :param stacks: stacks saved by allocations/frees, referenced by index
+    :param records: page_owner records
+    :param symbols: core-kernel symbols with explicit sizes
+    :param modules: loaded modules and their symbols
+    :param memcgs: memory cgroups
+    :param page_owner_enabled: value of the ``page_owner_inited`` static key
+    :param page_group_by_mobility_disabled: the global of that name
+    :param min_low_pfn: first PFN read_page_owner() scans (default: lowest present)
+    :param max_pfn: end of the scan (default: highest present + 1)
+    """
+
+    release: str = "6.12.0"
+    arch: str = "x86_64"
+    page_size: int = 4096
+    trie: bool = False
+    ranges: List[MemoryRange] = field(default_factory=list)
+    offline_sections: List[int] = field(default_factory=list)
+    buddy: List[BuddyBlock] = field(default_factory=list)
+    pageblock_migratetypes: Dict[int, int] = field(default_factory=dict)
+    stacks: List[Stack] = field(default_factory=list)
+    records: Union[List[PageRecord], RecordArrays] = field(default_factory=list)
+    symbols: List[KernelSymbol] = field(default_factory=list)
+    modules: List[ModuleSpec] = field(default_factory=list)
+    memcgs: List[Memcg] = field(default_factory=list)
+    page_owner_enabled: bool = True
+    page_group_by_mobility_disabled: bool = False
+    min_low_pfn: Optional[int] = None
+    max_pfn: Optional[int] = None
+    hostname: str = "synthetic"

@@ -1,0 +1,247 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""
+Name tables and flag enumerations per release
+---------------------------------------------
+
+The contents of the kernel's own tables, as the real kernel of a release has
+them in memory, for an x86_64 or arm64 distribution configuration
+(``CONFIG_MMU``, ``CONFIG_MEMORY_FAILURE``, ``CONFIG_IDLE_PAGE_TRACKING``,
+``CONFIG_CMA``, ``CONFIG_MEMORY_ISOLATION``, ``CONFIG_MEMCG``, no
+``CONFIG_LOCKDEP``, ``CONFIG_KASAN_HW_TAGS`` off; on arm64 ``CONFIG_ARM64_MTE``):
+
+* ``gfpflag_names[]`` (``const struct trace_print_flags``, mm/debug.c, from
+  ``__def_gfpflag_names`` in include/trace/events/mmflags.h);
+* ``pageflag_names[]`` (from ``__def_pageflag_names``);
+* ``migratetype_names[MIGRATE_TYPES]`` (mm/page_alloc.c);
+* ``migrate_reason_names[MR_TYPES]`` (mm/debug.c, from ``MIGRATE_REASON`` in
+  include/trace/events/migrate.h);
+* ``enum pageflags`` (include/linux/page-flags.h) including ``__NR_PAGEFLAGS``
+  and the aliases;
+* ``enum migrate_reason`` (include/linux/migrate_mode.h).
+
+Sources read for each epoch are named next to it.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Tuple
+
+__all__ = (
+    "gfp_bits",
+    "gfpflag_names",
+    "pageflags_enum",
+    "pageflag_names",
+    "migratetype_names",
+    "migrate_reason_names",
+)
+
+Version = Tuple[int, int, int]
+
+# ---------------------------------------------------------------- gfp bits
+
+
+def gfp_bits(v: Version, arch: str = "x86_64") -> Dict[str, int]:
+    """
+    The ``___GFP_*`` bit values of a release (``__GFP_X`` -> mask).
+
+    6.10+: ``enum { ___GFP_DMA_BIT, ... }`` in include/linux/gfp_types.h
+    (Debian 6.12.117 read); 6.1-6.9: explicit hex values (Debian 6.1.192).
+    """
+    if v >= (6, 10, 0):
+        names = [
+            "DMA", "HIGHMEM", "DMA32", "MOVABLE", "RECLAIMABLE", "HIGH", "IO", "FS",
+            "ZERO", "UNUSED", "DIRECT_RECLAIM", "KSWAPD_RECLAIM", "WRITE", "NOWARN",
+            "RETRY_MAYFAIL", "NOFAIL", "NORETRY", "MEMALLOC", "COMP", "NOMEMALLOC",
+            "HARDWALL", "THISNODE", "ACCOUNT", "ZEROTAGS",
+            # SKIP_ZERO / SKIP_KASAN only with KASAN_HW_TAGS, NOLOCKDEP only
+            # with LOCKDEP; NO_OBJ_EXT with SLAB_OBJ_EXT (selected by MEMCG).
+            "NO_OBJ_EXT",
+        ]  # fmt: skip
+        bits = {f"__GFP_{n}": 1 << i for i, n in enumerate(names) if n != "UNUSED"}
+        bits["__GFP_SKIP_ZERO"] = 0
+        bits["__GFP_SKIP_KASAN"] = 0
+        return bits
+    # 4.x - 6.9 used explicit hex values. Bit 0x200 was __GFP_ATOMIC until
+    # 6.4 removed it; 0x800000 was __GFP_ZEROTAGS from 5.14 (earlier
+    # __GFP_NOLOCKDEP/__GFP_OTHER_NODE used other bits).
+    names_by_bit = [
+        "DMA", "HIGHMEM", "DMA32", "MOVABLE", "RECLAIMABLE", "HIGH", "IO", "FS",
+        "ZERO", "ATOMIC", "DIRECT_RECLAIM", "KSWAPD_RECLAIM", "WRITE", "NOWARN",
+        "RETRY_MAYFAIL", "NOFAIL", "NORETRY", "MEMALLOC", "COMP", "NOMEMALLOC",
+        "HARDWALL", "THISNODE", "ACCOUNT", "ZEROTAGS",
+    ]  # fmt: skip
+    bits = {f"__GFP_{n}": 1 << i for i, n in enumerate(names_by_bit)}
+    if v >= (6, 4, 0):
+        del bits["__GFP_ATOMIC"]
+    if v < (5, 14, 0):
+        del bits["__GFP_ZEROTAGS"]
+    return bits
+
+
+def _composites(v: Version, b: Dict[str, int]) -> Dict[str, int]:
+    g = dict(b)
+    g["__GFP_RECLAIM"] = b["__GFP_DIRECT_RECLAIM"] | b["__GFP_KSWAPD_RECLAIM"]
+    atomic = b.get("__GFP_ATOMIC", 0)
+    g["GFP_ATOMIC"] = b["__GFP_HIGH"] | atomic | b["__GFP_KSWAPD_RECLAIM"]
+    g["GFP_KERNEL"] = g["__GFP_RECLAIM"] | b["__GFP_IO"] | b["__GFP_FS"]
+    g["GFP_KERNEL_ACCOUNT"] = g["GFP_KERNEL"] | b["__GFP_ACCOUNT"]
+    # Debian 6.12.117 include/linux/gfp_types.h:
+    # GFP_NOWAIT = __GFP_KSWAPD_RECLAIM | __GFP_NOWARN
+    g["GFP_NOWAIT"] = b["__GFP_KSWAPD_RECLAIM"] | (b["__GFP_NOWARN"] if v >= (6, 12, 0) else 0)
+    g["GFP_NOIO"] = g["__GFP_RECLAIM"]
+    g["GFP_NOFS"] = g["__GFP_RECLAIM"] | b["__GFP_IO"]
+    g["GFP_USER"] = g["GFP_KERNEL"] | b["__GFP_HARDWALL"]
+    g["GFP_DMA"] = b["__GFP_DMA"]
+    g["GFP_DMA32"] = b["__GFP_DMA32"]
+    g["GFP_HIGHUSER"] = g["GFP_USER"] | b["__GFP_HIGHMEM"]
+    g["GFP_HIGHUSER_MOVABLE"] = g["GFP_HIGHUSER"] | b["__GFP_MOVABLE"]
+    g["GFP_TRANSHUGE_LIGHT"] = (
+        g["GFP_HIGHUSER_MOVABLE"] | b["__GFP_COMP"] | b["__GFP_NOMEMALLOC"] | b["__GFP_NOWARN"]
+    ) & ~g["__GFP_RECLAIM"]
+    g["GFP_TRANSHUGE"] = g["GFP_TRANSHUGE_LIGHT"] | b["__GFP_DIRECT_RECLAIM"]
+    return g
+
+
+def gfpflag_names(v: Version, arch: str = "x86_64") -> List[Tuple[int, str]]:
+    """
+    The ``gfpflag_names[]`` entries (without the ``{0, NULL}`` terminator).
+
+    Order from ``__def_gfpflag_names`` (include/trace/events/mmflags.h; Debian
+    6.1.192 and 6.12.117 read). mm/debug.c does not append the KASAN names.
+    """
+    g = _composites(v, gfp_bits(v, arch))
+    order = [
+        "GFP_TRANSHUGE", "GFP_TRANSHUGE_LIGHT", "GFP_HIGHUSER_MOVABLE", "GFP_HIGHUSER",
+        "GFP_USER", "GFP_KERNEL_ACCOUNT", "GFP_KERNEL", "GFP_NOFS", "GFP_ATOMIC",
+        "GFP_NOIO", "GFP_NOWAIT", "GFP_DMA", "__GFP_HIGHMEM", "GFP_DMA32", "__GFP_HIGH",
+        "__GFP_ATOMIC", "__GFP_IO", "__GFP_FS", "__GFP_NOWARN", "__GFP_RETRY_MAYFAIL",
+        "__GFP_NOFAIL", "__GFP_NORETRY", "__GFP_COMP", "__GFP_ZERO", "__GFP_NOMEMALLOC",
+        "__GFP_MEMALLOC", "__GFP_HARDWALL", "__GFP_THISNODE", "__GFP_RECLAIMABLE",
+        "__GFP_MOVABLE", "__GFP_ACCOUNT", "__GFP_WRITE", "__GFP_RECLAIM",
+        "__GFP_DIRECT_RECLAIM", "__GFP_KSWAPD_RECLAIM", "__GFP_ZEROTAGS",
+    ]  # fmt: skip
+    return [(g[name], name) for name in order if name in g]
+
+
+# ---------------------------------------------------------------- page flags
+
+
+def pageflags_enum(v: Version, arch: str = "x86_64") -> List[Tuple[str, int]]:
+    """
+    ``enum pageflags`` enumerators (real flags, ``__NR_PAGEFLAGS``, aliases).
+    """
+    if v >= (6, 12, 0):
+        # Debian 6.12.117 include/linux/page-flags.h
+        real = [
+            "PG_locked", "PG_writeback", "PG_referenced", "PG_uptodate", "PG_dirty",
+            "PG_lru", "PG_head", "PG_waiters", "PG_active", "PG_workingset",
+            "PG_owner_priv_1", "PG_owner_2", "PG_arch_1", "PG_reserved", "PG_private",
+            "PG_private_2", "PG_reclaim", "PG_swapbacked", "PG_unevictable",
+            "PG_mlocked", "PG_hwpoison", "PG_young", "PG_idle",
+        ]  # fmt: skip
+        if arch == "arm64":
+            real += ["PG_arch_2", "PG_arch_3"]
+        aliases = [
+            ("PG_readahead", "PG_reclaim"),
+            ("PG_swapcache", "PG_owner_priv_1"),
+            ("PG_checked", "PG_owner_priv_1"),
+            ("PG_anon_exclusive", "PG_owner_2"),
+            ("PG_mappedtodisk", "PG_owner_2"),
+            ("PG_fscache", "PG_private_2"),
+            ("PG_pinned", "PG_owner_priv_1"),
+            ("PG_savepinned", "PG_dirty"),
+            ("PG_foreign", "PG_owner_priv_1"),
+            ("PG_xen_remapped", "PG_owner_priv_1"),
+            ("PG_isolated", "PG_reclaim"),
+            ("PG_reported", "PG_uptodate"),
+            ("PG_vmemmap_self_hosted", "PG_owner_priv_1"),
+            ("PG_has_hwpoisoned", "PG_active"),
+            ("PG_large_rmappable", "PG_workingset"),
+            ("PG_partially_mapped", "PG_reclaim"),
+        ]
+    else:
+        # Debian 6.1.192 include/linux/page-flags.h (CONFIG_64BIT: PG_arch_2)
+        real = [
+            "PG_locked", "PG_referenced", "PG_uptodate", "PG_dirty", "PG_lru",
+            "PG_active", "PG_workingset", "PG_waiters", "PG_error", "PG_slab",
+            "PG_owner_priv_1", "PG_arch_1", "PG_reserved", "PG_private", "PG_private_2",
+            "PG_writeback", "PG_head", "PG_mappedtodisk", "PG_reclaim", "PG_swapbacked",
+            "PG_unevictable", "PG_mlocked", "PG_hwpoison", "PG_young", "PG_idle",
+            "PG_arch_2",
+        ]  # fmt: skip
+        aliases = [
+            ("PG_readahead", "PG_reclaim"),
+            ("PG_anon_exclusive", "PG_mappedtodisk"),
+            ("PG_checked", "PG_owner_priv_1"),
+            ("PG_swapcache", "PG_owner_priv_1"),
+            ("PG_fscache", "PG_private_2"),
+            ("PG_pinned", "PG_owner_priv_1"),
+            ("PG_savepinned", "PG_dirty"),
+            ("PG_foreign", "PG_owner_priv_1"),
+            ("PG_xen_remapped", "PG_owner_priv_1"),
+            ("PG_slob_free", "PG_private"),
+            ("PG_double_map", "PG_workingset"),
+            ("PG_has_hwpoisoned", "PG_error"),
+            ("PG_isolated", "PG_reclaim"),
+            ("PG_reported", "PG_uptodate"),
+            ("PG_vmemmap_self_hosted", "PG_owner_priv_1"),
+        ]
+    values = {name: i for i, name in enumerate(real)}
+    out = [(name, i) for i, name in enumerate(real)]
+    out.append(("__NR_PAGEFLAGS", len(real)))
+    for alias, target in aliases:
+        out.append((alias, values[target]))
+    return out
+
+
+def pageflag_names(v: Version, arch: str = "x86_64") -> List[Tuple[int, str]]:
+    """``pageflag_names[]`` entries (without the terminator)."""
+    flags = dict(pageflags_enum(v, arch))
+    if v >= (6, 12, 0):
+        # Debian 6.12.117 __def_pageflag_names
+        order = [
+            "locked", "waiters", "referenced", "uptodate", "dirty", "lru", "active",
+            "workingset", "owner_priv_1", "owner_2", "arch_1", "reserved", "private",
+            "private_2", "writeback", "head", "reclaim", "swapbacked", "unevictable",
+            "mlocked", "hwpoison", "idle", "young",
+        ]  # fmt: skip
+        if arch == "arm64":
+            order += ["arch_2", "arch_3"]
+    else:
+        # Debian 6.1.192 __def_pageflag_names
+        order = [
+            "locked", "waiters", "error", "referenced", "uptodate", "dirty", "lru",
+            "active", "workingset", "slab", "owner_priv_1", "arch_1", "reserved",
+            "private", "private_2", "writeback", "head", "mappedtodisk", "reclaim",
+            "swapbacked", "unevictable", "mlocked", "hwpoison", "young", "idle",
+            "arch_2",
+        ]  # fmt: skip
+    return [(1 << flags["PG_" + name], name) for name in order]
+
+
+# ---------------------------------------------------------------- migration
+
+
+def migratetype_names(v: Version) -> List[str]:
+    """``migratetype_names[]`` with CONFIG_CMA and CONFIG_MEMORY_ISOLATION."""
+    return ["Unmovable", "Movable", "Reclaimable", "HighAtomic", "CMA", "Isolate"]
+
+
+def migrate_reason_names(v: Version) -> List[Tuple[str, str]]:
+    """``enum migrate_reason`` names with their ``migrate_reason_names[]`` strings."""
+    reasons = [
+        ("MR_COMPACTION", "compaction"),
+        ("MR_MEMORY_FAILURE", "memory_failure"),
+        ("MR_MEMORY_HOTPLUG", "memory_hotplug"),
+        ("MR_SYSCALL", "syscall_or_cpuset"),
+        ("MR_MEMPOLICY_MBIND", "mempolicy_mbind"),
+        ("MR_NUMA_MISPLACED", "numa_misplaced"),
+        ("MR_CONTIG_RANGE", "contig_range"),
+    ]
+    if v >= (5, 7, 0):
+        reasons.append(("MR_LONGTERM_PIN", "longterm_pin"))
+    if v >= (5, 16, 0):
+        reasons.append(("MR_DEMOTION", "demotion"))
+    if v >= (6, 3, 0):
+        reasons.append(("MR_DAMON", "damon"))
+    return reasons

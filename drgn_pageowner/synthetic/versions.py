@@ -1,0 +1,403 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""
+Kernel generations and per-release facts
+----------------------------------------
+
+A synthetic kernel is described by its release string (``"6.12.0"``,
+``"5.10.0-28-amd64"``, ...), its architecture and its page size. From those,
+:func:`facts_for` derives every layout decision the builder needs: which
+members ``struct page_owner`` has, how ``union handle_parts`` is split, which
+stack depot globals exist, how ``PageBuddy()`` is encoded, and so on.
+
+Each decision records the kernel release that introduced it. Where this module
+cites a source file at a release, the fact was checked in that source (see
+``docs`` of :data:`VERIFIED`); the remaining thresholds come from commit lists
+and are marked as such.
+
+The *generation* names group releases whose page_owner / stack depot memory
+layout is the same:
+
+========================  ==================================================
+generation                releases
+========================  ==================================================
+``4.8``                   4.8 (page_owner fields inside ``struct page_ext``)
+``4.9-5.3``               4.9 - 5.3 (``struct page_owner``, ``extra_mem``)
+``5.4-5.10``              5.4 - 5.10 (``free_handle``, ``page_ext_size``)
+``5.11-5.12``             + ``ts_nsec``, ``pid``
+``5.13-5.17``             + ``free_ts_nsec``
+``5.18-6.0``              + ``comm``, ``tgid``
+``6.1-6.2``               handle gets 5 ``extra`` bits; PAGE_EXT_INVALID
+``6.3-6.7``               ``stack_pools`` / ``pool_index``
+``6.8.0-6.8.2``           new ``stack_record``, no valid bit, ``pools_num``
+``6.8.3-6.8.4``           ``pool_index`` holds index + 1
+``6.8.5+``                ``pool_index_plus_1``
+``6.9-6.18``              ``page_owner_stacks`` (``stack_list``)
+``6.19+``                 ``show_handles`` (same memory layout as 6.9-6.18)
+``trie``                  mm-tree stack depot trie backend (decoders refuse)
+========================  ==================================================
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+__all__ = (
+    "GENERATIONS",
+    "Facts",
+    "facts_for",
+    "generation_of",
+    "parse_release",
+    "default_release",
+)
+
+Version = Tuple[int, int, int]
+
+#: generation name -> (first release, a representative release string)
+GENERATIONS: Dict[str, Tuple[Version, str]] = {
+    "4.8": ((4, 8, 0), "4.8.0"),
+    "4.9-5.3": ((4, 9, 0), "4.19.0"),
+    "5.4-5.10": ((5, 4, 0), "5.10.0"),
+    "5.11-5.12": ((5, 11, 0), "5.11.0"),
+    "5.13-5.17": ((5, 13, 0), "5.15.0"),
+    "5.18-6.0": ((5, 18, 0), "5.19.0"),
+    "6.1-6.2": ((6, 1, 0), "6.1.0"),
+    "6.3-6.7": ((6, 3, 0), "6.6.0"),
+    "6.8.0-6.8.2": ((6, 8, 0), "6.8.0"),
+    "6.8.3-6.8.4": ((6, 8, 3), "6.8.3"),
+    "6.8.5+": ((6, 8, 5), "6.8.5"),
+    "6.9-6.18": ((6, 9, 0), "6.12.0"),
+    "6.19+": ((6, 19, 0), "6.19.0"),
+    "trie": ((6, 19, 0), "6.19.0-mm-trie"),
+}
+
+
+def parse_release(release: str) -> Version:
+    """
+    Parse ``"6.12.57+deb13-amd64"`` into ``(6, 12, 57)``.
+
+    :raises ValueError: if the string does not start with ``X.Y``
+    """
+    match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", release)
+    if not match:
+        raise ValueError(f"not a kernel release: {release!r}")
+    return (int(match.group(1)), int(match.group(2)), int(match.group(3) or 0))
+
+
+def generation_of(version: Version) -> str:
+    """The generation name for a release (never ``"trie"``)."""
+    best = "4.8"
+    for name, (first, _) in GENERATIONS.items():
+        if name == "trie":
+            continue
+        if version >= first:
+            best = name
+    if version < (4, 8, 0):
+        raise ValueError(f"releases before 4.8 are not supported: {version}")
+    return best
+
+
+def default_release(generation: str) -> str:
+    """A representative release string for a generation name."""
+    try:
+        return GENERATIONS[generation][1]
+    except KeyError:
+        raise ValueError(
+            f"unknown generation {generation!r}; known: {', '.join(GENERATIONS)}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Every layout decision for one (release, arch, page size)."""
+
+    release: str
+    version: Version
+    generation: str
+    arch: str
+    page_shift: int
+    section_size_bits: int
+    max_physmem_bits: int
+    #: number of ``zone->free_area`` entries (MAX_ORDER before 6.4, then
+    #: MAX_ORDER + 1, then NR_PAGE_ORDERS)
+    nr_orders: int
+    pageblock_order: int
+    # ----------------------------------------------------------- page_owner
+    owner_in_page_ext: bool
+    owner_fields: Tuple[Tuple[str, str], ...]
+    page_ext_flags: Tuple[str, ...]
+    #: "page_ext_size", "extra_mem" or None
+    page_ext_size_symbol: Optional[str]
+    ops_need_shared_flags: bool
+    page_ext_invalid_bit: bool
+    owner_on_every_subpage: bool
+    has_early_handle: bool
+    has_stack_list: bool
+    # ----------------------------------------------------------- stack depot
+    depot_pools_symbol: str
+    depot_index_symbol: str
+    depot_offset_symbol: str
+    handle_fields: Tuple[Tuple[str, int], ...]
+    index_plus_one: bool
+    new_stack_record: bool
+    max_pools: int
+    trie: bool
+    # ----------------------------------------------------------- sections
+    mem_section_is_pointer: bool
+    section_has_usage: bool
+    section_flag_bits: Tuple[str, ...]
+    section_flags_enum: bool
+    # ----------------------------------------------------------- struct page
+    #: "mapcount" (<= 4.18), "page_type" (4.19 - 6.11), "pgty" (6.12+)
+    buddy_kind: str
+    page_type_member: bool
+    memcg_member: Optional[str]
+    memcg_kind: Optional[str]
+    memdesc_flags: bool
+    nr_cpus_bits: int = 13
+    extra: Dict[str, object] = field(default_factory=dict)
+
+    @property
+    def page_size(self) -> int:
+        return 1 << self.page_shift
+
+    @property
+    def pages_per_section(self) -> int:
+        return 1 << (self.section_size_bits - self.page_shift)
+
+    @property
+    def max_order_nr_pages(self) -> int:
+        return 1 << (self.nr_orders - 1)
+
+    @property
+    def depot_offset_bits(self) -> int:
+        return dict(self.handle_fields)["offset"]
+
+    @property
+    def depot_pool_size(self) -> int:
+        # DEPOT_POOL_ORDER / STACK_ALLOC_ORDER is 2 in every release.
+        return 1 << (self.page_shift + 2)
+
+
+def _owner_fields(v: Version) -> Tuple[Tuple[str, str], ...]:
+    if v < (4, 15, 0):
+        # mm/page_owner.c and include/linux/page_ext.h before 4.15:
+        # unsigned int order; gfp_t gfp_mask; int last_migrate_reason;
+        # depot_stack_handle_t handle;
+        base: List[Tuple[str, str]] = [
+            ("unsigned int", "order"),
+            ("gfp_t", "gfp_mask"),
+            ("int", "last_migrate_reason"),
+            ("depot_stack_handle_t", "handle"),
+        ]
+        return tuple(base)
+    fields = [
+        ("unsigned short", "order"),
+        ("short", "last_migrate_reason"),
+        ("gfp_t", "gfp_mask"),
+        ("depot_stack_handle_t", "handle"),
+    ]
+    if v >= (5, 4, 0):
+        fields.append(("depot_stack_handle_t", "free_handle"))
+    if v >= (5, 11, 0):
+        fields.append(("u64", "ts_nsec"))
+    if v >= (5, 13, 0):
+        fields.append(("u64", "free_ts_nsec"))
+    if v >= (5, 18, 0):
+        fields.append(("char [16]", "comm"))
+    if v >= (5, 11, 0):
+        fields.append(("pid_t", "pid"))
+    if v >= (5, 18, 0):
+        fields.append(("pid_t", "tgid"))
+    if v >= (6, 8, 0):
+        fields.append(("pid_t", "free_pid"))
+        fields.append(("pid_t", "free_tgid"))
+    return tuple(fields)
+
+
+def _page_ext_flags(v: Version) -> Tuple[str, ...]:
+    if v < (4, 18, 0):
+        return ("PAGE_EXT_DEBUG_POISON", "PAGE_EXT_DEBUG_GUARD", "PAGE_EXT_OWNER")
+    if v < (5, 3, 0):
+        return ("PAGE_EXT_DEBUG_GUARD", "PAGE_EXT_OWNER")
+    if v < (5, 4, 0):
+        return ("PAGE_EXT_OWNER",)
+    return ("PAGE_EXT_OWNER", "PAGE_EXT_OWNER_ALLOCATED")
+
+
+def _arch_geometry(arch: str, page_shift: int, v: Version) -> Tuple[int, int, int, int]:
+    """Return (SECTION_SIZE_BITS, MAX_PHYSMEM_BITS, nr_orders, pageblock_order)."""
+    if arch == "x86_64":
+        if page_shift != 12:
+            raise ValueError("x86_64 only has 4K pages")
+        ssb, physbits = 27, 46
+        max_page_order = 10
+    elif arch == "arm64":
+        if page_shift not in (12, 14, 16):
+            raise ValueError("arm64 page size must be 4K, 16K or 64K")
+        if v >= (5, 12, 0):
+            ssb = 29 if page_shift == 16 else 27
+        else:
+            ssb = 30
+        physbits = 48
+        max_page_order = {12: 10, 14: 11, 16: 13}[page_shift]
+    else:
+        raise ValueError(f"unsupported architecture {arch!r}")
+    nr_orders = max_page_order + 1
+    # HPAGE_PMD_ORDER / HUGETLB_PAGE_ORDER = PMD_SHIFT - PAGE_SHIFT
+    pmd_shift = page_shift + (page_shift - 3)
+    pageblock_order = min(pmd_shift - page_shift, max_page_order)
+    return ssb, physbits, nr_orders, pageblock_order
+
+
+def facts_for(
+    release: str,
+    arch: str = "x86_64",
+    page_size: int = 4096,
+    *,
+    trie: bool = False,
+) -> Facts:
+    """
+    Derive the layout facts for a kernel release.
+
+    :param release: release string, e.g. ``"6.12.0"``
+    :param arch: ``"x86_64"`` or ``"arm64"``
+    :param page_size: 4096, 16384 or 65536 (the last two arm64 only)
+    :param trie: the mm-tree stack depot trie backend variant
+    """
+    v = parse_release(release)
+    gen = "trie" if trie else generation_of(v)
+    page_shift = page_size.bit_length() - 1
+    if 1 << page_shift != page_size:
+        raise ValueError(f"page size {page_size} is not a power of two")
+    ssb, physbits, nr_orders, pb_order = _arch_geometry(arch, page_shift, v)
+
+    offset_bits = page_shift + 2 - 4
+    handle: Tuple[Tuple[str, int], ...]
+    if v < (6, 1, 0):
+        handle = (("slabindex", 32 - 1 - offset_bits), ("offset", offset_bits), ("valid", 1))
+    elif v < (6, 3, 0):
+        handle = (
+            ("slabindex", 32 - 1 - offset_bits - 5),
+            ("offset", offset_bits),
+            ("valid", 1),
+            ("extra", 5),
+        )
+    elif v < (6, 8, 0):
+        handle = (
+            ("pool_index", 32 - 1 - offset_bits - 5),
+            ("offset", offset_bits),
+            ("valid", 1),
+            ("extra", 5),
+        )
+    elif v < (6, 8, 5):
+        handle = (("pool_index", 32 - offset_bits - 5), ("offset", offset_bits), ("extra", 5))
+    else:
+        handle = (
+            ("pool_index_plus_1", 32 - offset_bits - 5),
+            ("offset", offset_bits),
+            ("extra", 5),
+        )
+    index_bits = handle[0][1]
+    if v < (6, 3, 0):
+        pools_symbol, index_symbol, offset_symbol = "stack_slabs", "depot_index", "depot_offset"
+        # STACK_ALLOC_MAX_SLABS = min(1 << STACK_ALLOC_INDEX_BITS, STACK_ALLOC_SLABS_CAP)
+        cap = 8192 if v >= (4, 13, 0) else 1024
+        max_pools = min(1 << index_bits, cap)
+    elif v < (6, 8, 0):
+        pools_symbol, index_symbol, offset_symbol = "stack_pools", "pool_index", "pool_offset"
+        max_pools = min(1 << index_bits, 8192)
+    else:
+        pools_symbol, index_symbol, offset_symbol = "stack_pools", "pools_num", "pool_offset"
+        if v >= (6, 8, 3):
+            max_pools = min((1 << index_bits) - 1, 8192)
+        else:
+            max_pools = min(1 << index_bits, 8192)
+
+    if v < (4, 13, 0):
+        section_bits: Tuple[str, ...] = ("SECTION_MARKED_PRESENT", "SECTION_HAS_MEM_MAP")
+    elif v < (5, 3, 0):
+        section_bits = ("SECTION_MARKED_PRESENT", "SECTION_HAS_MEM_MAP", "SECTION_IS_ONLINE")
+    elif v < (5, 12, 0):
+        section_bits = (
+            "SECTION_MARKED_PRESENT",
+            "SECTION_HAS_MEM_MAP",
+            "SECTION_IS_ONLINE",
+            "SECTION_IS_EARLY",
+        )
+    else:
+        section_bits = (
+            "SECTION_MARKED_PRESENT",
+            "SECTION_HAS_MEM_MAP",
+            "SECTION_IS_ONLINE",
+            "SECTION_IS_EARLY",
+            "SECTION_TAINT_ZONE_DEVICE",
+        )
+
+    if v < (4, 19, 0):
+        buddy_kind = "mapcount"
+    elif v < (6, 12, 0):
+        buddy_kind = "page_type"
+    else:
+        buddy_kind = "pgty"
+
+    if v >= (5, 11, 0):
+        memcg_member: Optional[str] = "memcg_data"
+    else:
+        memcg_member = "mem_cgroup"
+    if v >= (6, 10, 0):
+        memcg_kind: Optional[str] = "objexts"
+    elif v >= (5, 11, 0):
+        memcg_kind = "objcgs"
+    else:
+        memcg_kind = None
+
+    if v < (4, 9, 0):
+        size_symbol: Optional[str] = None
+    elif v < (5, 4, 0):
+        size_symbol = "extra_mem"
+    else:
+        size_symbol = "page_ext_size"
+
+    # MAX_ORDER was exclusive before 6.4: free_area[MAX_ORDER] with
+    # MAX_ORDER = 11 on x86_64. From 6.4 it is inclusive (free_area[MAX_ORDER
+    # + 1]); 6.8 renamed it to NR_PAGE_ORDERS. The array length (the number of
+    # orders) is the same in every case.
+    return Facts(
+        release=release,
+        version=v,
+        generation=gen,
+        arch=arch,
+        page_shift=page_shift,
+        section_size_bits=ssb,
+        max_physmem_bits=physbits,
+        nr_orders=nr_orders,
+        pageblock_order=pb_order,
+        owner_in_page_ext=v < (4, 9, 0),
+        owner_fields=_owner_fields(v),
+        page_ext_flags=_page_ext_flags(v),
+        page_ext_size_symbol=size_symbol,
+        ops_need_shared_flags=v >= (6, 3, 0),
+        page_ext_invalid_bit=v >= (6, 1, 0),
+        owner_on_every_subpage=v >= (5, 4, 0),
+        has_early_handle=v >= (4, 14, 0),
+        has_stack_list=v >= (6, 9, 0),
+        depot_pools_symbol=pools_symbol,
+        depot_index_symbol=index_symbol,
+        depot_offset_symbol=offset_symbol,
+        handle_fields=handle,
+        index_plus_one=v >= (6, 8, 3),
+        new_stack_record=v >= (6, 8, 0),
+        max_pools=max_pools,
+        trie=trie,
+        mem_section_is_pointer=v >= (4, 15, 0),
+        section_has_usage=v >= (5, 3, 0),
+        section_flag_bits=section_bits,
+        section_flags_enum=v >= (6, 0, 0),
+        buddy_kind=buddy_kind,
+        page_type_member=v >= (4, 19, 0),
+        memcg_member=memcg_member,
+        memcg_kind=memcg_kind,
+        memdesc_flags=v >= (6, 18, 0),
+    )
