@@ -364,7 +364,7 @@ class _MemcgResolver:
             else:
                 name = "/"
         except FaultError:
-            return MemcgInfo(memcg_data, slab, kmem, "?", True, lines + "Charged to memcg ?\n")
+            return MemcgInfo(memcg_data, slab, kmem, None, False, lines, unreadable=True)
         lines += "Charged {}to {}memcg {}\n".format(
             "(via objcg) " if kmem else "", "" if online else "offline ", name
         )
@@ -433,9 +433,12 @@ def iter_batches(
             recs = recs[keep]
         memcg_map: Dict[int, MemcgInfo] = {}
         if memcgs is not None:
-            for value in np.unique(recs["memcg_data"]).tolist():
+            values, counts = np.unique(recs["memcg_data"], return_counts=True)
+            for value, count in zip(values.tolist(), counts.tolist()):
                 if value:
                     memcg_map[value] = memcgs.resolve(value)
+                    if memcg_map[value].unreadable:
+                        stats.unreadable_memcg += count
         stats.records += len(recs)
         yield RecordBatch(recs, stacks, memcg_map)
 

@@ -107,6 +107,14 @@ class KernelSymbolizer:
         last_type = self._symbol_type(self.num_syms - 1)
         # Whether CONFIG_KALLSYMS_ALL is set: data symbols sort last.
         self.kallsyms_all = last_type in "bBdDrRvV"
+        # Every kernel has these; a reduced (synthetic) symbol table may not.
+        last = int(self.addresses.max()) if len(self.addresses) else 0
+        if not self._bounds["_stext"]:
+            self._bounds["_stext"] = int(self.addresses.min()) if len(self.addresses) else 0
+        if not self._bounds["_end"]:
+            self._bounds["_end"] = last + 1
+        if not self._bounds["_etext"]:
+            self._bounds["_etext"] = self._bounds["_end"]
 
     def _read_addresses(self, prog: Program, addr: Dict[str, Optional[int]]) -> np.ndarray:
         n = self.num_syms
@@ -117,10 +125,25 @@ class KernelSymbolizer:
             if (off64 < 0).any():
                 # CONFIG_KALLSYMS_ABSOLUTE_PERCPU: non-negative offsets are
                 # absolute, negative ones relative to relative_base - 1.
-                return np.where(off64 >= 0, off64, base - 1 - off64).astype(np.uint64)
+                neg = off64 < 0
+                out = off64.astype(np.uint64)
+                out[neg] = np.uint64(base - 1) + (-off64[neg]).astype(np.uint64)
+                return out
             return (np.uint64(base) + offsets.view("<u4").astype(np.uint64)).astype(np.uint64)
         # CONFIG_KALLSYMS_BASE_RELATIVE=n (absolute addresses).
         return np.frombuffer(prog.read(addr["kallsyms_addresses"], 8 * n), dtype="<u8").copy()
+
+    def _read_some(self, address: int, size: int) -> bytes:
+        """Read up to ``size`` bytes, fewer where the mapping ends (at least 1)."""
+        while True:
+            try:
+                return self.prog.read(address, size)
+            except FaultError:
+                if size <= 1:
+                    raise
+                # Stop at the next page boundary, then halve.
+                to_boundary = 4096 - (address % 4096)
+                size = to_boundary if size > to_boundary else size // 2
 
     def _ensure_offsets(self) -> List[int]:
         if self._offsets_of_names is not None:
@@ -132,7 +155,7 @@ class KernelSymbolizer:
         n = self.num_syms
         while len(offsets) < n:
             while off + 2 >= len(raw):
-                raw += self.prog.read(self._names_addr + len(raw), chunk)
+                raw += self._read_some(self._names_addr + len(raw), chunk)
             offsets.append(off)
             length = raw[off]
             if length & 0x80:
@@ -143,7 +166,7 @@ class KernelSymbolizer:
             else:
                 off += 1 + length
         while off > len(raw):
-            raw += self.prog.read(self._names_addr + len(raw), chunk)
+            raw += self._read_some(self._names_addr + len(raw), chunk)
         self._names_raw = bytes(raw)
         self._offsets_of_names = offsets
         return offsets
@@ -194,6 +217,22 @@ class KernelSymbolizer:
                     else:
                         end = b["_etext"]
                 return (self.symbol_name(self._first[pos]), addr - start, end - start, None)
+        if not self.available:
+            # No kallsyms tables could be located (a kernel without
+            # CONFIG_KALLSYMS, or a reduced symbol table): fall back to the
+            # program's symbol finders, whose sizes may differ from kallsyms'.
+            try:
+                sym = self.prog.symbol(addr)
+            except LookupError:
+                return None
+            modname: Optional[str] = None
+            try:
+                module = self.prog.module(addr)
+                if module != self.prog.main_module():
+                    modname = module.name
+            except LookupError:
+                pass
+            return (sym.name, addr - sym.address, sym.size, modname)
         if self._module_symbolizer is None:
             self._module_symbolizer = _ModuleSymbols(self.prog)
         return self._module_symbolizer.lookup(addr)

@@ -56,6 +56,9 @@ class MemcgInfo:
     name: Optional[str]
     online: bool
     lines: str
+    #: the kernel's pointer chain led to unreadable memory (the kernel itself
+    #: would oops there): no "Charged" line is printed and the record counted
+    unreadable: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,12 +90,18 @@ class DecodeStats:
     unreadable_struct_page: int = 0
     unresolved_stacks: int = 0
     skipped_records: int = 0
+    unreadable_memcg: int = 0
     unresolved_handles: Dict[int, int] = field(default_factory=dict)
 
     @property
     def skipped(self) -> int:
         """Entries or records that could not be read, in total."""
-        return self.unreadable_page_ext + self.unreadable_struct_page + self.skipped_records
+        return (
+            self.unreadable_page_ext
+            + self.unreadable_struct_page
+            + self.skipped_records
+            + self.unreadable_memcg
+        )
 
     def summary(self) -> str:
         """One sentence for the end of a report, or "" if nothing was skipped."""
@@ -103,6 +112,11 @@ class DecodeStats:
             parts.append(f"{self.unreadable_page_ext} page_ext entries were unreadable")
         if self.unreadable_struct_page:
             parts.append(f"{self.unreadable_struct_page} struct pages were unreadable")
+        if self.unreadable_memcg:
+            parts.append(
+                f"{self.unreadable_memcg} records lack their memcg line because "
+                "the memcg could not be read"
+            )
         if self.skipped_records:
             parts.append(
                 f"{self.skipped_records} records were skipped because their stack "

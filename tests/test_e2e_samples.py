@@ -1,0 +1,78 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""
+End-to-end: our debugfs text against the text the kernel itself wrote, on
+every bundled sample image, record by record.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from drgn_pageowner import DecodeStats, page_owner_enabled, page_owner_text
+from drgn_pageowner.render.debugfs import ENCODING, ERRORS
+
+from .conftest import SAMPLE_NAMES, capture_info, sample, sample_program
+from .groundtruth import compare, split_records
+
+#: at most this fraction of the records present in both texts may be excluded
+MAX_EXCLUDED = 0.02
+
+_texts: dict = {}
+
+
+def _our_text(name: str) -> str:
+    if name not in _texts:
+        stats = DecodeStats()
+        text = page_owner_text(sample_program(name), stats)
+        assert stats.skipped == 0, stats.summary()
+        _texts[name] = text
+    return _texts[name]
+
+
+def _kernel_text(name: str) -> str:
+    return sample(name).text("page_owner.txt").decode(ENCODING, ERRORS)
+
+
+@pytest.mark.parametrize("name", SAMPLE_NAMES)
+def test_page_owner_enabled(name: str) -> None:
+    assert page_owner_enabled(sample_program(name))
+
+
+@pytest.mark.parametrize("name", SAMPLE_NAMES)
+def test_debugfs_text_matches_kernel(name: str) -> None:
+    info = capture_info(name)
+    capture_pids = set(info["capture_pids"])
+    result = compare(_kernel_text(name), _our_text(name), capture_pids)
+    print(name, result.report())
+    for pfn, why in sorted(result.excluded.items()):
+        print(f"excluded PFN {pfn:#x}: {why}")
+    if result.mismatched:
+        pfn, (kernel, ours) = next(iter(result.mismatched.items()))
+        pytest.fail(
+            f"{len(result.mismatched)} records differ; first PFN {pfn:#x}:\n"
+            f"--- kernel\n{kernel}--- ours\n{ours}"
+        )
+    assert result.both > 5000
+    assert result.excluded_fraction <= MAX_EXCLUDED, result.report()
+    # PFNs present in only one text are pages that changed between the capture
+    # and the dump; they may not be more than the excluded budget either.
+    assert len(result.only_kernel) + len(result.only_ours) <= MAX_EXCLUDED * result.both, result.report()
+
+
+@pytest.mark.parametrize("name", SAMPLE_NAMES)
+def test_record_order_is_pfn_order(name: str) -> None:
+    pfns = list(split_records(_our_text(name)))
+    assert pfns == sorted(pfns)
+
+
+def test_cli_dump_sample(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "po.txt"
+    result = subprocess.run(
+        [sys.executable, "-m", "drgn_pageowner.cli", "--sample", "6.12", "dump", "-o", str(out)],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert out.read_bytes() == _our_text("6.12").encode(ENCODING, ERRORS)
