@@ -21,7 +21,9 @@ from drgn_pageowner.errors import PageOwnerError
 from drgn_pageowner.helpers import write_page_owner_text
 from drgn_pageowner.records import DecodeStats
 from drgn_pageowner.render.debugfs import ENCODING, ERRORS
+from drgn_pageowner.render.stacks import FILES, render_stacks
 from drgn_pageowner.render.structured import render_folded, render_jsonl
+from drgn_pageowner.stacklist import has_stack_list, read_stack_list, stack_entries_from_records
 from drgn_pageowner.target import list_samples, open_target
 
 __all__ = ("main",)
@@ -119,6 +121,45 @@ def dump(target: _Target, output: Optional[str], fmt: str) -> None:
                     out.write(line)
             else:
                 out.writelines(render_folded(iter_batches(prog, stats=stats)))
+        finally:
+            out.flush()
+            if output not in (None, "-"):
+                out.close()
+        _report_skipped(stats)
+        return 0
+
+    _run(run)
+
+
+@main.command()
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of standard output.")
+@click.option("--threshold", type=int, default=0, show_default=True, metavar="N",
+              help="Only stacks with at least N base pages (count_threshold).")
+@click.option("--handles", "which", flag_value="show_handles", help="Print show_handles.")
+@click.option("--stacks-handles", "which", flag_value="show_stacks_handles",
+              help="Print show_stacks_handles.")
+@click.option("--from-records", is_flag=True,
+              help="Compute from the page records even where the kernel keeps stack_list.")
+@click.pass_obj
+def stacks(target: _Target, output: Optional[str], threshold: int, which: Optional[str],
+           from_records: bool) -> None:
+    """Print page_owner_stacks/show_stacks (or show_handles, show_stacks_handles).
+
+    Kernels from 6.9 on keep the list the kernel prints; on older kernels, or
+    with --from-records, the pages currently allocated per stack are computed
+    from the records, most pages first.
+    """
+
+    def run() -> int:
+        prog = target.program()
+        stats = DecodeStats()
+        if has_stack_list(prog) and not from_records:
+            entries = read_stack_list(prog, stats)
+        else:
+            entries = stack_entries_from_records(prog, stats)
+        out = _open_output(output)
+        try:
+            out.writelines(render_stacks(entries, FILES[which or "show_stacks"], threshold))
         finally:
             out.flush()
             if output not in (None, "-"):

@@ -1,0 +1,113 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""
+page_owner's stack list
+-----------------------
+
+The ``drgn_pageowner.stacklist`` module reads the list behind
+``/sys/kernel/debug/page_owner_stacks/*``: page_owner's private ``stack_list``
+of ``struct stack`` (v6.9+), each pointing at a ``struct stack_record`` whose
+``count`` is one more than the base pages currently allocated with that stack.
+On older kernels the same figures are computed from the records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Optional
+
+from drgn import FaultError, Program
+
+from drgn_pageowner.decode import iter_batches, resolve_stacks
+from drgn_pageowner.records import DecodeStats, StackInfo
+from drgn_pageowner.stackdepot import get_stack_depot
+
+__all__ = ("StackEntry", "has_stack_list", "read_stack_list", "stack_entries_from_records")
+
+#: guard against a corrupted (cyclic) list
+_MAX_ENTRIES = 1 << 22
+
+
+@dataclass(frozen=True)
+class StackEntry:
+    """One entry of the stack list, in list order."""
+
+    handle: int
+    #: ``refcount_read(&stack_record->count) - 1``
+    nr_base_pages: int
+    stack: Optional[StackInfo]
+
+
+def has_stack_list(prog: Program) -> bool:
+    """Whether the kernel keeps page_owner's ``stack_list`` (v6.9+)."""
+    try:
+        prog["stack_list"]
+        return True
+    except KeyError:
+        return False
+
+
+def read_stack_list(prog: Program, stats: Optional[DecodeStats] = None) -> List[StackEntry]:
+    """
+    Walk ``stack_list`` as ``stack_start()``/``stack_next()`` do.
+
+    Entries whose ``stack_record`` is NULL are skipped, as ``stack_print()``
+    skips them.
+
+    :param prog: the kernel (v6.9+)
+    """
+    # Oscar Salvador's page_owner_stacks series (in v6.9) added stack_list.
+    head = prog["stack_list"]
+    stack_t = prog.type("struct stack")
+    off_record = stack_t.member("stack_record").offset
+    off_next = stack_t.member("next").offset
+    rec_t = prog.type("struct stack_record")
+    off_handle = rec_t.member("handle").offset
+    off_count = rec_t.member("count").offset
+    entries: List[StackEntry] = []
+    handles: List[int] = []
+    counts: List[int] = []
+    node = head.value_()
+    seen = 0
+    while node and seen < _MAX_ENTRIES:
+        seen += 1
+        try:
+            record = prog.read_u64(node + off_record)
+            next_node = prog.read_u64(node + off_next)
+            if record:
+                handles.append(prog.read_u32(record + off_handle))
+                counts.append(prog.read_u32(record + off_count))
+        except FaultError:
+            if stats is not None:
+                stats.skipped_records += 1
+            break
+        node = next_node
+    stacks = resolve_stacks(prog, handles, stats)
+    for handle, count in zip(handles, counts):
+        if handle not in stacks and stats is not None:
+            stats.skipped_records += 1
+        # refcount_read() returns an int; nr_base_pages is "int" in C.
+        value = count - 1
+        if value >= 1 << 31:
+            value -= 1 << 32
+        entries.append(StackEntry(handle, value, stacks.get(handle)))
+    return entries
+
+
+def stack_entries_from_records(prog: Program, stats: Optional[DecodeStats] = None) -> List[StackEntry]:
+    """
+    Compute per-stack allocated base pages from the records, for kernels
+    without ``stack_list``: the sum of ``1 << order`` over allocated records,
+    most pages first (ties by handle).
+    """
+    pages: Dict[int, int] = {}
+    stacks: Dict[int, StackInfo] = {}
+    for batch in iter_batches(prog, stats=stats):
+        recs = batch.records
+        for handle, order in zip(recs["handle"].tolist(), recs["order"].tolist()):
+            pages[handle] = pages.get(handle, 0) + (1 << order)
+        stacks.update(batch.stacks)
+    get_stack_depot(prog)
+    return [
+        StackEntry(handle, n, stacks.get(handle))
+        for handle, n in sorted(pages.items(), key=lambda item: (-item[1], item[0]))
+    ]
