@@ -11,7 +11,7 @@ a subcommand. Errors are one sentence on standard error and a non-zero exit.
 from __future__ import annotations
 
 import sys
-from typing import Callable, List, Optional, Sequence, TextIO
+from typing import Callable, List, Optional, Sequence, TextIO, Tuple
 
 import click
 from drgn import Program
@@ -20,7 +20,8 @@ from drgn_pageowner.decode import iter_batches, kernel_info
 from drgn_pageowner.errors import PageOwnerError
 from drgn_pageowner.helpers import write_page_owner_text
 from drgn_pageowner.records import DecodeStats
-from drgn_pageowner.render.debugfs import ENCODING, ERRORS
+from drgn_pageowner.render.debugfs import ENCODING, ERRORS, DebugfsRenderer
+from drgn_pageowner.render.sort import main as sort_main
 from drgn_pageowner.render.stacks import FILES, render_stacks
 from drgn_pageowner.render.structured import render_folded, render_jsonl
 from drgn_pageowner.stacklist import has_stack_list, read_stack_list, stack_entries_from_records
@@ -39,6 +40,9 @@ class _Target:
         self.sample = sample
         self.quiet = quiet
         self._prog: Optional[Program] = None
+
+    def has_target(self) -> bool:
+        return bool(self.core or self.kernel or self.qemu or self.sample)
 
     def program(self) -> Program:
         if self._prog is None:
@@ -166,6 +170,58 @@ def stacks(target: _Target, output: Optional[str], threshold: int, which: Option
                 out.close()
         _report_skipped(stats)
         return 0
+
+    _run(run)
+
+
+def _split_compat(args: List[str]) -> Tuple[List[str], str, bool]:
+    """Take our own --compat RELEASE and --corrected out of page_owner_sort's argv."""
+    rest: List[str] = []
+    compat = "7.2"
+    corrected = False
+    it = iter(args)
+    for arg in it:
+        if arg == "--compat":
+            compat = next(it, compat)
+        elif arg.startswith("--compat="):
+            compat = arg.split("=", 1)[1]
+        elif arg == "--corrected":
+            corrected = True
+        else:
+            rest.append(arg)
+    return rest, compat, corrected
+
+
+@main.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                      "help_option_names": []},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_obj
+def sort(target: _Target, args: Tuple[str, ...]) -> None:
+    """Drop-in page_owner_sort: sort [OPTIONS] INPUT OUTPUT.
+
+    The options, parsing and output are those of the kernel's newest
+    tools/mm/page_owner_sort (run "sort -h" for its usage). INPUT may be "-"
+    for standard input. With a target (-c/-k/--qemu/--sample) the records come
+    straight from the dump and only OUTPUT is given. --compat 6.12 or 6.1
+    reproduces older releases of the tool.
+    """
+    argv, compat, corrected = _split_compat(list(args))
+
+    def run() -> int:
+        blocks = None
+        if target.has_target():
+            prog = target.program()
+            renderer = DebugfsRenderer(kernel_info(prog))
+            blocks = renderer.render(iter_batches(prog))
+            if argv:
+                argv.insert(len(argv) - 1, "-")
+        stdout = sys.stdout.buffer
+        return sort_main(argv, stdin=sys.stdin.buffer, stdout=stdout, stderr=sys.stderr.buffer,
+                         compat=compat, blocks=blocks, prog="drgn-pageowner sort",
+                         corrected=corrected)
 
     _run(run)
 
