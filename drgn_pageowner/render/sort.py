@@ -115,6 +115,17 @@ Extensions (not in the C tool)
   ``max_size too small??`` because ``st_size`` is 0); OUTPUT ``-`` writes to standard output
   after the progress lines.
 * ``blocks=...`` takes the record texts directly; INPUT is then not opened.
+* ``python -m drgn_pageowner.render.sort [OPTIONS] INPUT OUTPUT`` runs :func:`main`.
+
+glibc's qsort
+=============
+
+Verified on Debian 12 (glibc 2.36): ``qsort`` is ``msort.c``'s merge sort whenever the
+temporary array fits in a quarter of physical memory (always, here): stable, splitting
+``n/2`` left, taking the left element when the comparator returns ``<= 0``. The fixtures
+contain many ties (equal counts, texts, timestamps); a reversed tie order fails most of them.
+Later glibc releases reworked ``qsort``; the C reference outputs, and so this engine, are
+those of glibc 2.36.
 """
 
 from __future__ import annotations
@@ -871,6 +882,8 @@ class SortResult:
     :ivar errors: the bytes printed on standard error.
     :ivar status: the exit status.
     :ivar completed: ``False`` when the tool gave up (``max_size too small??``).
+    :ivar records: records loaded (after filtering; 6.1: after merging consecutive copies).
+    :ivar entries: entries written to OUTPUT (after culling).
     """
 
     output: bytes = b""
@@ -1404,3 +1417,9 @@ def main(
             fin.close()
         if fout is not None:
             fout.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    sys.exit(main(sys.argv[1:]))
