@@ -10,17 +10,21 @@ a subcommand. Errors are one sentence on standard error and a non-zero exit.
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Callable, List, Optional, Sequence, TextIO, Tuple
 
 import click
 from drgn import Program
 
-from drgn_pageowner.decode import iter_batches, kernel_info
+from drgn_pageowner.address import resolve_pfn
+from drgn_pageowner.decode import iter_batches, kernel_info, read_page
 from drgn_pageowner.errors import PageOwnerError
 from drgn_pageowner.helpers import write_page_owner_text
+from drgn_pageowner.layout import get_layout
 from drgn_pageowner.records import DecodeStats
 from drgn_pageowner.render.debugfs import ENCODING, ERRORS, DebugfsRenderer
+from drgn_pageowner.render.dumppage import render_dump_page_owner, render_page_summary
 from drgn_pageowner.render.sort import main as sort_main
 from drgn_pageowner.render.stacks import FILES, render_stacks
 from drgn_pageowner.render.structured import render_folded, render_jsonl
@@ -222,6 +226,42 @@ def sort(target: _Target, args: Tuple[str, ...]) -> None:
         return sort_main(argv, stdin=sys.stdin.buffer, stdout=stdout, stderr=sys.stderr.buffer,
                          compat=compat, blocks=blocks, prog="drgn-pageowner sort",
                          corrected=corrected)
+
+    _run(run)
+
+
+@main.command()
+@click.argument("where")
+@click.option("--as", "kind", type=click.Choice(["auto", "pfn", "phys", "virt", "page"]),
+              default="auto", show_default=True,
+              help="How to read WHERE: auto takes a struct page * inside vmemmap or a "
+              "direct-map address for what they are, and anything else as a PFN.")
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.pass_obj
+def page(target: _Target, where: str, kind: str, fmt: str) -> None:
+    """One page's owner: what dump_page() prints (__dump_page_owner), then its PFN line.
+
+    WHERE is a PFN (decimal or 0x-hex, as the debugfs text prints it), a
+    physical address (--as phys), a kernel virtual address or a struct page
+    pointer.
+    """
+
+    def run() -> int:
+        prog = target.program()
+        pfn = resolve_pfn(prog, where, kind)
+        info = kernel_info(prog)
+        batch = read_page(prog, pfn)
+        if fmt == "json":
+            if batch is None:
+                click.echo(json.dumps({"pfn": pfn, "page_ext": False}))
+            else:
+                click.echo("".join(render_jsonl(info, [batch])), nl=False)
+            return 0
+        click.echo(render_dump_page_owner(info, batch, get_layout(prog).owner_bit), nl=False)
+        if batch is not None:
+            click.echo(render_page_summary(info, batch), nl=False)
+        return 0
 
     _run(run)
 

@@ -77,6 +77,7 @@ def record_dtype(layout: PageOwnerLayout) -> np.dtype:
         ("memcg_data", "<u8"),
         ("pageblock_mt", "u1"),
         ("allocated", "?"),
+        ("ext_flags", "<u8"),
     ]
     return np.dtype(fields)
 
@@ -247,6 +248,7 @@ def _section_records(
     if "memcg_data" in (layout.page_dtype.names or ()):
         out["memcg_data"] = pages["memcg_data"][idx]
     out["allocated"] = allocated[idx]
+    out["ext_flags"] = flags[idx]
     out["pageblock_mt"] = _pageblock_types(prog, layout, sec, out["pfn"])
     return out
 
@@ -441,6 +443,62 @@ def iter_batches(
                         stats.unreadable_memcg += count
         stats.records += len(recs)
         yield RecordBatch(recs, stacks, memcg_map)
+
+
+def read_page(prog: Program, pfn: int, stats: Optional[DecodeStats] = None) -> Optional[RecordBatch]:
+    """
+    Read one page's page_owner data whatever its state, as ``__dump_page_owner()``
+    does: allocated or freed, head or tail page.
+
+    :return: a one-record batch, or None if the page has no page_ext entry
+        (``ext_flags`` tells whether ``PAGE_EXT_OWNER`` is set)
+    """
+    layout = get_layout(prog)
+    if stats is None:
+        stats = DecodeStats()
+    for sec in get_sections(prog, layout):
+        if not sec.start_pfn <= pfn < sec.end_pfn:
+            continue
+        if not sec.page_ext or sec.page_ext_invalid:
+            return None
+        try:
+            ext = np.frombuffer(
+                prog.read(sec.page_ext + pfn * layout.ext_stride, layout.ext_stride),
+                dtype=layout.ext_dtype,
+            )
+            page = np.frombuffer(
+                prog.read(sec.mem_map + pfn * layout.page_size, layout.page_size),
+                dtype=layout.page_dtype,
+            )
+        except FaultError:
+            stats.unreadable_page_ext += 1
+            return None
+        out = np.zeros(1, dtype=record_dtype(layout))
+        out["pfn"] = pfn
+        for name in layout.owner_fields:
+            out[name] = ext[name]
+        flags = int(ext["flags"][0])
+        out["ext_flags"] = flags
+        bit = layout.allocated_bit if layout.allocated_bit is not None else layout.owner_bit
+        out["allocated"] = bool((flags >> bit) & 1)
+        out["page_flags"] = page["flags"]
+        if "memcg_data" in (page.dtype.names or ()):
+            out["memcg_data"] = page["memcg_data"]
+        out["pageblock_mt"] = _pageblock_types(prog, layout, sec, out["pfn"])
+        handles = {int(out["handle"][0])}
+        if "free_handle" in layout.owner_fields:
+            handles.add(int(out["free_handle"][0]))
+        stacks = resolve_stacks(prog, handles, stats)
+        memcg_map: Dict[int, MemcgInfo] = {}
+        value = int(out["memcg_data"][0])
+        fmt = text_format(kernel_info(prog))
+        if value and fmt.memcg:
+            try:
+                memcg_map[value] = _MemcgResolver(prog, fmt.memcg_mode).resolve(value)
+            except LookupError:
+                pass
+        return RecordBatch(out, stacks, memcg_map)
+    return None
 
 
 def check_supported(prog: Program) -> None:
