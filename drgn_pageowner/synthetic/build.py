@@ -440,6 +440,9 @@ class _Builder:
         if not f.has_early_handle:
             # before 4.14 there is no early stack; keep the slot with handle 0
             stacks = stacks[:2] + [[]] + stacks[3:]
+        if f.trie:
+            self._trie_depot(stacks)
+            return
         for frames in stacks:
             if not frames:
                 self.handles.append(0)
@@ -475,6 +478,26 @@ class _Builder:
                 heap.u64(rec + entries_off + 8 * i, self.frame_address(fr))
         self.pools = pools
         self.pool_offset = offset if pools else pool_size
+
+    def _trie_depot(self, stacks: List[List[Frame]]) -> None:
+        """mm-tree trie backend: one leaf node per stack; handles are stack ids."""
+        heap = self.heap
+        data_off = self.off("struct stack_depot_trie_node", "data")
+        self.pools = []
+        self.pool_offset = 0
+        for i, frames in enumerate(stacks):
+            if not frames:
+                self.handles.append(0)
+                self.records_addr.append(0)
+                continue
+            node = heap.alloc(data_off + 8 * len(frames), 16)
+            stack_id = i + 1
+            self.put(node, "struct stack_depot_trie_node", "stack_id", stack_id, heap)
+            self.put(node, "struct stack_depot_trie_node", "run.nr_entries", len(frames), heap)
+            for j, fr in enumerate(frames):
+                heap.u64(node + data_off + 8 * j, self.frame_address(fr))
+            self.handles.append(stack_id)
+            self.records_addr.append(0)
 
     # ----------------------------------------------------------------- sections
     def _sections(self) -> None:
@@ -707,6 +730,8 @@ class _Builder:
             self.buddy_value = (-128) & 0xFFFFFFFF
         elif f.buddy_kind == "page_type":
             self.buddy_value = (~0x80) & 0xFFFFFFFF
+        elif f.buddy_kind == "pagetype_enum":
+            self.buddy_value = (~0x40000000) & 0xFFFFFFFF
         else:
             self.buddy_value = 0xF0000000
 
@@ -960,6 +985,11 @@ class _Builder:
             data.u32(a, max(len(self.pools) - 1, 0))
         a = self.add_object(f.depot_offset_symbol, "size_t", kind="b")
         data.u64(a, self.pool_offset)
+        if f.trie:
+            a = self.add_object("stack_depot_trie_enabled", "bool", kind="b", align=1)
+            data.u8(a, 1)
+            a = self.add_object("stack_max_pools", "unsigned int", kind="b", align=4)
+            data.u32(a, f.max_pools)
         for i, name in enumerate(("dummy_handle", "failure_handle", "early_handle")):
             if name == "early_handle" and not f.has_early_handle:
                 continue
@@ -1155,6 +1185,9 @@ class _Builder:
         data.u64(dummy, self.records_addr[0])
         data.u64(dummy + 8, failure)
         data.u64(failure, self.records_addr[1])
+        if f.trie:
+            data.u64(lst, dummy)
+            return
         heap.u32(self.records_addr[0] + count_off, 1)
         heap.u32(self.records_addr[1] + count_off, 1)
         # stacks used by allocations, in order of first use (by timestamp)
@@ -1264,6 +1297,8 @@ class _Builder:
             lines.append(f"NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)={-(0x100000000 - 0xF0000000)}")
         elif f.buddy_kind == "page_type":
             lines.append(f"NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)={~0x80}")
+        elif f.buddy_kind == "pagetype_enum":
+            lines.append(f"NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)={~0x40000000}")
         else:
             lines.append("NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)=-128")
         if f.version >= (6, 0, 0):
@@ -1358,8 +1393,8 @@ class _Builder:
         values: Dict[str, Object] = {
             "vmemmap": Object(prog, tb.t("struct page *"), self.vmemmap),
         }
-        if f.mem_section_is_pointer:
-            values["SECTIONS_PER_ROOT"] = Object(prog, tb.t("unsigned long"), self.per_root)
+        values["SECTIONS_PER_ROOT"] = Object(prog, tb.t("unsigned long"), self.per_root)
+        values["NR_SECTION_ROOTS"] = Object(prog, tb.t("unsigned long"), self.nr_roots)
 
         def object_finder(
             prog: Program, name: str, flags: FindObjectFlags, filename: Optional[str]

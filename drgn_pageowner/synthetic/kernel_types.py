@@ -224,6 +224,19 @@ def define_kernel_types(tb: TypeBuilder, f: Facts) -> None:
                 ("PGTY_mapcount_underflow", 0xFF),
             ],
         )
+    if f.buddy_kind == "pagetype_enum":
+        tb.enum(
+            "pagetype",
+            [
+                ("PG_buddy", 0x40000000),
+                ("PG_offline", 0x20000000),
+                ("PG_table", 0x10000000),
+                ("PG_guard", 0x08000000),
+                ("PG_hugetlb", 0x04000000),
+                ("PG_slab", 0x02000000),
+                ("PAGE_TYPE_BASE", 0x80000000),
+            ],
+        )
     tb.struct("trace_print_flags", [M("unsigned long", "mask"), M("const char *", "name")])
     if v >= (5, 13, 0):
         tb.struct(
@@ -375,6 +388,22 @@ def define_kernel_types(tb: TypeBuilder, f: Facts) -> None:
                 M("u32", "size"),
                 M("union handle_parts", "handle"),
                 M("unsigned long []" if v >= (4, 19, 0) else "unsigned long [1]", "entries"),
+            ],
+        )
+    if f.trie:
+        tb.struct("stack_depot_frame_run", [M("u16", "nr_entries"), M("u8", "mode")])
+        tb.enum(
+            "stack_depot_frame_mode",
+            [("STACK_DEPOT_FRAME_RAW", 0), ("STACK_DEPOT_FRAME_COMPRESSED", 1)],
+        )
+        tb.struct(
+            "stack_depot_trie_node",
+            [
+                M("const struct stack_depot_trie_node *", "parent"),
+                M("const void *", "children"),
+                M("u32", "stack_id"),
+                M("struct stack_depot_frame_run", "run"),
+                M("unsigned char []", "data"),
             ],
         )
     if f.has_stack_list:

@@ -61,21 +61,58 @@ def gfp_bits(v: Version, arch: str = "x86_64") -> Dict[str, int]:
         bits["__GFP_SKIP_ZERO"] = 0
         bits["__GFP_SKIP_KASAN"] = 0
         return bits
-    # 4.x - 6.9 used explicit hex values. Bit 0x200 was __GFP_ATOMIC until
-    # 6.4 removed it; 0x800000 was __GFP_ZEROTAGS from 5.14 (earlier
-    # __GFP_NOLOCKDEP/__GFP_OTHER_NODE used other bits).
-    names_by_bit = [
-        "DMA", "HIGHMEM", "DMA32", "MOVABLE", "RECLAIMABLE", "HIGH", "IO", "FS",
-        "ZERO", "ATOMIC", "DIRECT_RECLAIM", "KSWAPD_RECLAIM", "WRITE", "NOWARN",
-        "RETRY_MAYFAIL", "NOFAIL", "NORETRY", "MEMALLOC", "COMP", "NOMEMALLOC",
-        "HARDWALL", "THISNODE", "ACCOUNT", "ZEROTAGS",
-    ]  # fmt: skip
-    bits = {f"__GFP_{n}": 1 << i for i, n in enumerate(names_by_bit)}
-    if v >= (6, 4, 0):
-        del bits["__GFP_ATOMIC"]
-    if v < (5, 14, 0):
-        del bits["__GFP_ZEROTAGS"]
-    return bits
+    if v >= (5, 1, 0):
+        # Explicit hex values, 5.1 - 6.9 (Debian 6.1.192 include/linux/gfp_types.h;
+        # "reorder" patch by A. Dobriyan put ZERO/ATOMIC/RECLAIM low - release
+        # 5.1 unverified). Bit 0x200 was __GFP_ATOMIC until 6.4 removed it;
+        # 0x800000 is __GFP_ZEROTAGS from 5.14.
+        names_by_bit = [
+            "DMA", "HIGHMEM", "DMA32", "MOVABLE", "RECLAIMABLE", "HIGH", "IO", "FS",
+            "ZERO", "ATOMIC", "DIRECT_RECLAIM", "KSWAPD_RECLAIM", "WRITE", "NOWARN",
+            "RETRY_MAYFAIL", "NOFAIL", "NORETRY", "MEMALLOC", "COMP", "NOMEMALLOC",
+            "HARDWALL", "THISNODE", "ACCOUNT", "ZEROTAGS",
+        ]  # fmt: skip
+        bits = {f"__GFP_{n}": 1 << i for i, n in enumerate(names_by_bit)}
+        if v >= (6, 4, 0):
+            del bits["__GFP_ATOMIC"]
+        if v < (5, 14, 0):
+            del bits["__GFP_ZEROTAGS"]
+        return bits
+    # Older layouts (include/linux/gfp.h patch hunks found in public mail
+    # archives: "mm: slide gfp masks" (S. Butt, 4.18) and the 4.x layout
+    # before it). Release boundaries 4.10 / 4.18 unverified.
+    base = {
+        "__GFP_DMA": 0x1, "__GFP_HIGHMEM": 0x2, "__GFP_DMA32": 0x4, "__GFP_MOVABLE": 0x8,
+        "__GFP_RECLAIMABLE": 0x10, "__GFP_HIGH": 0x20, "__GFP_IO": 0x40, "__GFP_FS": 0x80,
+    }  # fmt: skip
+    if v >= (4, 18, 0):
+        base.update({
+            "__GFP_WRITE": 0x100, "__GFP_NOWARN": 0x200, "__GFP_RETRY_MAYFAIL": 0x400,
+            "__GFP_NOFAIL": 0x800, "__GFP_NORETRY": 0x1000, "__GFP_MEMALLOC": 0x2000,
+            "__GFP_COMP": 0x4000, "__GFP_ZERO": 0x8000, "__GFP_NOMEMALLOC": 0x10000,
+            "__GFP_HARDWALL": 0x20000, "__GFP_THISNODE": 0x40000, "__GFP_ATOMIC": 0x80000,
+            "__GFP_ACCOUNT": 0x100000, "__GFP_DIRECT_RECLAIM": 0x200000,
+            "__GFP_KSWAPD_RECLAIM": 0x400000,
+        })  # fmt: skip
+        return base
+    base.update({
+        "__GFP_NOWARN": 0x200, "__GFP_NOFAIL": 0x800, "__GFP_NORETRY": 0x1000,
+        "__GFP_MEMALLOC": 0x2000, "__GFP_COMP": 0x4000, "__GFP_ZERO": 0x8000,
+        "__GFP_NOMEMALLOC": 0x10000, "__GFP_HARDWALL": 0x20000, "__GFP_THISNODE": 0x40000,
+        "__GFP_ATOMIC": 0x80000, "__GFP_ACCOUNT": 0x100000, "__GFP_DIRECT_RECLAIM": 0x400000,
+    })  # fmt: skip
+    base["__GFP_RETRY_MAYFAIL" if v >= (4, 13, 0) else "__GFP_REPEAT"] = 0x400
+    if v < (4, 15, 0):
+        base["__GFP_COLD"] = 0x100
+        base["__GFP_NOTRACK"] = 0x200000
+    if v >= (4, 10, 0):
+        base["__GFP_WRITE"] = 0x800000
+        base["__GFP_KSWAPD_RECLAIM"] = 0x1000000
+    else:
+        base["__GFP_OTHER_NODE"] = 0x800000
+        base["__GFP_WRITE"] = 0x1000000
+        base["__GFP_KSWAPD_RECLAIM"] = 0x2000000
+    return base
 
 
 def _composites(v: Version, b: Dict[str, int]) -> Dict[str, int]:
@@ -119,6 +156,7 @@ def gfpflag_names(v: Version, arch: str = "x86_64") -> List[Tuple[int, str]]:
         "__GFP_MEMALLOC", "__GFP_HARDWALL", "__GFP_THISNODE", "__GFP_RECLAIMABLE",
         "__GFP_MOVABLE", "__GFP_ACCOUNT", "__GFP_WRITE", "__GFP_RECLAIM",
         "__GFP_DIRECT_RECLAIM", "__GFP_KSWAPD_RECLAIM", "__GFP_ZEROTAGS",
+        "__GFP_REPEAT", "__GFP_COLD", "__GFP_NOTRACK", "__GFP_OTHER_NODE",
     ]  # fmt: skip
     return [(g[name], name) for name in order if name in g]
 
@@ -186,6 +224,9 @@ def pageflags_enum(v: Version, arch: str = "x86_64") -> List[Tuple[str, int]]:
             ("PG_reported", "PG_uptodate"),
             ("PG_vmemmap_self_hosted", "PG_owner_priv_1"),
         ]
+    if (6, 10, 0) <= v < (6, 12, 0):
+        # PG_slab became a page type in 6.10 (unverified release)
+        real.remove("PG_slab")
     values = {name: i for i, name in enumerate(real)}
     out = [(name, i) for i, name in enumerate(real)]
     out.append(("__NR_PAGEFLAGS", len(real)))
@@ -216,7 +257,7 @@ def pageflag_names(v: Version, arch: str = "x86_64") -> List[Tuple[int, str]]:
             "swapbacked", "unevictable", "mlocked", "hwpoison", "young", "idle",
             "arch_2",
         ]  # fmt: skip
-    return [(1 << flags["PG_" + name], name) for name in order]
+    return [(1 << flags["PG_" + name], name) for name in order if "PG_" + name in flags]
 
 
 # ---------------------------------------------------------------- migration

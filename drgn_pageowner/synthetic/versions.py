@@ -335,10 +335,16 @@ def facts_for(
             "SECTION_TAINT_ZONE_DEVICE",
         )
 
+    # PageBuddy: _mapcount == -128 before page_type (4.18/4.19, unverified
+    # which); page_type & (PAGE_TYPE_BASE | PG_buddy) with PG_buddy = 0x80
+    # (Debian 6.1.192); 6.10-6.11 enum pagetype with PG_buddy = 0x40000000
+    # (unverified); 6.12: page_type >> 24 == PGTY_buddy (Debian 6.12.117).
     if v < (4, 19, 0):
         buddy_kind = "mapcount"
-    elif v < (6, 12, 0):
+    elif v < (6, 10, 0):
         buddy_kind = "page_type"
+    elif v < (6, 12, 0):
+        buddy_kind = "pagetype_enum"
     else:
         buddy_kind = "pgty"
 
