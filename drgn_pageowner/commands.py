@@ -3,36 +3,152 @@
 drgn commands
 -------------
 
-``%page_owner`` prints ``/sys/kernel/debug/page_owner`` from the program in the
-drgn REPL; pipes and redirections work as for drgn's own commands.
+The page_owner commands of the drgn REPL (``drgn -c vmcore -s vmlinux``):
+
+- ``%page_owner`` prints ``/sys/kernel/debug/page_owner`` (``--format json|folded``);
+- ``%page_owner_sort [OPTIONS] OUTPUT`` runs page_owner_sort on it;
+- ``%page_owner_stacks`` prints ``page_owner_stacks/show_stacks`` (and the
+  handle variants);
+- ``%page_owner_page WHERE`` prints one page's ``__dump_page_owner()`` text.
+
+Pipes and redirections work as for drgn's own commands. They are registered
+when the plugin sees a Linux kernel program (see :mod:`drgn_pageowner.plugin`).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import Any, Sequence
 
 from drgn import Program
-from drgn.commands import CommandError
-from drgn.commands.linux import linux_kernel_command
+from drgn.commands import CommandError, ParsedCommand, argument, parse_shell_command
+from drgn.commands.linux import linux_kernel_command, linux_kernel_custom_command
 
+from drgn_pageowner.address import resolve_pfn
+from drgn_pageowner.decode import iter_batches, kernel_info, read_page
 from drgn_pageowner.errors import PageOwnerError
 from drgn_pageowner.helpers import write_page_owner_text
+from drgn_pageowner.layout import get_layout
 from drgn_pageowner.records import DecodeStats
+from drgn_pageowner.render.debugfs import DebugfsRenderer
+from drgn_pageowner.render.dumppage import render_dump_page_owner, render_page_summary
+from drgn_pageowner.render.sort import main as sort_main
+from drgn_pageowner.render.stacks import FILES, render_stacks
+from drgn_pageowner.render.structured import render_folded, render_jsonl
+from drgn_pageowner.stacklist import has_stack_list, read_stack_list, stack_entries_from_records
+
+
+def _warn(stats: DecodeStats) -> None:
+    summary = stats.summary()
+    if summary:
+        print(f"warning: {summary}", file=sys.stderr)
 
 
 @linux_kernel_command(
     description="print /sys/kernel/debug/page_owner as the kernel would",
     long_description="Decode every page_owner record from kernel memory and print it "
     "exactly as this kernel release formats /sys/kernel/debug/page_owner.",
+    arguments=(
+        argument("--format", choices=("text", "json", "folded"), default="text",
+                 help="text: the debugfs text; json: JSON Lines; folded: flame-graph input"),
+    ),
 )
 def _cmd_page_owner(prog: Program, name: str, args: argparse.Namespace, **kwargs: Any) -> None:
     stats = DecodeStats()
     try:
-        write_page_owner_text(prog, sys.stdout, stats)
+        if args.format == "text":
+            write_page_owner_text(prog, sys.stdout, stats)
+        elif args.format == "json":
+            sys.stdout.writelines(render_jsonl(kernel_info(prog), iter_batches(prog, stats=stats)))
+        else:
+            sys.stdout.writelines(render_folded(iter_batches(prog, stats=stats)))
     except PageOwnerError as e:
         raise CommandError(str(e)) from None
-    summary = stats.summary()
-    if summary:
-        print(f"warning: {summary}", file=sys.stderr)
+    _warn(stats)
+
+
+@linux_kernel_command(
+    description="print page_owner_stacks/show_stacks as the kernel would",
+    long_description="Stacks with the base pages currently allocated through them. "
+    "Kernels from 6.9 keep this list; on older ones it is computed from the records.",
+    arguments=(
+        argument("--threshold", type=int, default=0, help="minimum pages (count_threshold)"),
+        argument("--handles", action="store_true", help="print show_handles"),
+        argument("--stacks-handles", action="store_true", help="print show_stacks_handles"),
+        argument("--from-records", action="store_true", help="compute from the records"),
+    ),
+)
+def _cmd_page_owner_stacks(prog: Program, name: str, args: argparse.Namespace, **kwargs: Any) -> None:
+    which = "show_handles" if args.handles else (
+        "show_stacks_handles" if args.stacks_handles else "show_stacks"
+    )
+    stats = DecodeStats()
+    try:
+        if has_stack_list(prog) and not args.from_records:
+            entries = read_stack_list(prog, stats)
+        else:
+            entries = stack_entries_from_records(prog, stats)
+    except PageOwnerError as e:
+        raise CommandError(str(e)) from None
+    sys.stdout.writelines(render_stacks(entries, FILES[which], args.threshold))
+    _warn(stats)
+
+
+@linux_kernel_command(
+    description="print one page's page_owner information as dump_page() would",
+    long_description="WHERE is a PFN (decimal or 0x-hex), a physical address (--as phys), "
+    "a kernel virtual address or a struct page pointer.",
+    arguments=(
+        argument("where", help="PFN, address or struct page *"),
+        argument("--as", dest="kind", choices=("auto", "pfn", "phys", "virt", "page"),
+                 default="auto", help="how to read WHERE"),
+    ),
+)
+def _cmd_page_owner_page(prog: Program, name: str, args: argparse.Namespace, **kwargs: Any) -> None:
+    try:
+        pfn = resolve_pfn(prog, args.where, args.kind)
+        info = kernel_info(prog)
+        batch = read_page(prog, pfn)
+        sys.stdout.write(render_dump_page_owner(info, batch, get_layout(prog).owner_bit))
+        if batch is not None:
+            sys.stdout.write(render_page_summary(info, batch))
+    except PageOwnerError as e:
+        raise CommandError(str(e)) from None
+
+
+def _parse_sort(source: str) -> ParsedCommand[Sequence[str]]:
+    return parse_shell_command(source)
+
+
+@linux_kernel_custom_command(
+    description="run page_owner_sort on this kernel's page_owner records",
+    usage="**page_owner_sort** [*OPTIONS*] *OUTPUT*",
+    long_description="The options of the kernel's tools/mm/page_owner_sort (see -h); the "
+    "records come straight from kernel memory, so only OUTPUT is given.",
+    parse=_parse_sort,
+)
+def _cmd_page_owner_sort(prog: Program, name: str, args: Sequence[str], **kwargs: Any) -> int:
+    argv = list(args)
+    if argv and not any(a in ("-h", "--help") for a in argv):
+        argv.insert(len(argv) - 1, "-")
+    try:
+        blocks = DebugfsRenderer(kernel_info(prog)).render(iter_batches(prog))
+    except PageOwnerError as e:
+        raise CommandError(str(e)) from None
+    return sort_main(argv, stdin=sys.stdin.buffer, stdout=sys.stdout, stderr=sys.stderr,
+                     blocks=blocks, prog="page_owner_sort")
+
+
+try:  # drgn's crash-compatible namespace is private and may change or be absent.
+    from drgn.commands._crash.common import crash_command  # type: ignore[import-not-found]
+
+    @crash_command(
+        description="print /sys/kernel/debug/page_owner as the kernel would",
+        long_description="Same as the page_owner command.",
+    )
+    def _crash_cmd_page_owner(prog: Program, name: str, args: argparse.Namespace, **kwargs: Any) -> None:
+        _cmd_page_owner(prog, name, argparse.Namespace(format="text"), **kwargs)
+
+except Exception:  # pragma: no cover - depends on the drgn version
+    pass
