@@ -163,6 +163,24 @@ def test_parse_blocks() -> None:
     ]
 
 
+def test_bulk_reader_equals_exact_reader() -> None:
+    rng = random.Random(7)
+    pieces = [b"A\n", b"PFN 1\n", b"PFN 2 CMA\n", b"\n", b" s+0x0/0x1\n", b"x", b"\0"]
+    texts = [_input_bytes(p.name[: -len(".txt.xz")]) for p in (FIXTURES / "inputs").iterdir()]
+    texts += [b"".join(rng.choice(pieces) for _ in range(rng.randrange(30))) for _ in range(2000)]
+    for data in texts:
+        assert pos._split_blocks(data) == list(pos._iter_blocks(data)), data[:200]
+        slow = []
+        at, ext = 0, b""
+        while True:
+            got = pos._read_block_slow(data, at, ext)
+            if got is None:
+                break
+            text, at, ext = got
+            slow.append(Block(text, ext))
+        assert slow == pos._split_blocks(data), data[:200]
+
+
 # --- exact comparator paths -------------------------------------------------------------------
 
 
