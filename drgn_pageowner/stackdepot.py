@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
-from drgn import FaultError, Program, offsetof, sizeof
+from drgn import FaultError, Program, TypeKind, offsetof, sizeof
 
 from drgn_pageowner.errors import UnsupportedLayoutError
 
@@ -94,8 +94,13 @@ class StackDepot:
             pools = prog["stack_pools"]
         except KeyError:
             pools = prog["stack_slabs"]
-        self._pools_addr = pools.address_
-        self._pools_len = int(pools.type_.length or 0)
+        if pools.type_.unaliased_kind() == TypeKind.POINTER:
+            # 7.x allocates the pool array at boot: void **stack_pools.
+            self._pools_addr = pools.value_()
+            self._pools_len = 0
+        else:
+            self._pools_addr = pools.address_
+            self._pools_len = int(pools.type_.length or 0)
         self._bound = self._index_bound(prog)
         rec = prog.type("struct stack_record")
         self._off_size = offsetof(rec, "size")
