@@ -28,6 +28,7 @@ built: handles of each stack, symbol addresses, and so on, for tests.
 from __future__ import annotations
 
 import struct
+from array import array
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -327,7 +328,11 @@ class _Builder:
         self.ncompact = len(self.present) * pps
         self.in_range = np.zeros(self.ncompact, dtype=bool)
         for r in ranges:
-            self.in_range[self.cidx(np.arange(r.start_pfn, r.end_pfn, dtype=np.int64))] = True
+            for nr in range(r.start_pfn // pps, (r.end_pfn - 1) // pps + 1):
+                lo = max(r.start_pfn, nr * pps) - nr * pps
+                hi = min(r.end_pfn, (nr + 1) * pps) - nr * pps
+                base = int(self.sec_k[nr]) * pps
+                self.in_range[base + lo : base + hi] = True
         recs = self.recs
         pfn = recs["pfn"]
         if len(pfn):
@@ -346,10 +351,15 @@ class _Builder:
         needed: Dict[str, int] = {}
         mod_needed: Dict[str, Dict[str, int]] = {m.name: {} for m in spec.modules}
         stacks = [Stack(list(s)) for s in INTERNAL_STACKS] + list(spec.stacks)
-        self.all_stacks: List[List[Frame]] = [s.parsed() for s in stacks]
         explicit: Dict[Tuple[Optional[str], str], int] = {}
-        for frames in self.all_stacks:
-            for fr in frames:
+        # frames are kept as (symbol key id, offset) arrays, not objects
+        key_ids: Dict[Tuple[Optional[str], str], int] = {}
+        self.frame_keys: List[Tuple[Optional[str], str]] = []
+        frame_sym = array("i")
+        frame_off = array("q")
+        starts = array("q", [0])
+        for stack in stacks:
+            for fr in stack.parsed():
                 if fr.module is None:
                     d = needed
                 else:
@@ -357,9 +367,23 @@ class _Builder:
                         raise ValueError(f"stack frame names unknown module {fr.module!r}")
                     d = mod_needed[fr.module]
                 d[fr.symbol] = max(d.get(fr.symbol, 0), fr.offset + 1)
+                key = (fr.module, fr.symbol)
                 if fr.size is not None:
-                    key = (fr.module, fr.symbol)
                     explicit[key] = max(explicit.get(key, 0), fr.size)
+                kid = key_ids.get(key)
+                if kid is None:
+                    kid = key_ids[key] = len(self.frame_keys)
+                    self.frame_keys.append(key)
+                frame_sym.append(kid)
+                frame_off.append(fr.offset)
+            starts.append(len(frame_sym))
+        self.frame_sym = (
+            np.frombuffer(frame_sym, dtype=np.int32) if len(frame_sym) else np.zeros(0, np.int32)
+        )
+        self.frame_off = (
+            np.frombuffer(frame_off, dtype=np.int64) if len(frame_off) else np.zeros(0, np.int64)
+        )
+        self.stack_starts = np.frombuffer(starts, dtype=np.int64)
 
         def auto_size(module: Optional[str], name: str, need: int) -> int:
             size = explicit.get((module, name))
@@ -415,6 +439,23 @@ class _Builder:
         pps = self.f.pages_per_section
         return self.sec_k[pfn // pps] * pps + pfn % pps
 
+    def stack_addresses(self, i: int) -> List[int]:
+        """Return addresses of stack ``i`` (0-2 internal, then the spec's)."""
+        if not hasattr(self, "key_addr"):
+            self.key_addr = np.array(
+                [
+                    self.text_symbols[name][0]
+                    if mod is None
+                    else self.symbol_addresses[f"{mod}:{name}"]
+                    for mod, name in self.frame_keys
+                ]
+                or [0],
+                dtype=np.uint64,
+            )
+        a, b = int(self.stack_starts[i]), int(self.stack_starts[i + 1])
+        addrs = self.key_addr[self.frame_sym[a:b]] + self.frame_off[a:b].astype(np.uint64)
+        return [int(x) for x in addrs]
+
     def frame_address(self, fr: Frame) -> int:
         if fr.module is None:
             return self.text_symbols[fr.symbol][0] + fr.offset
@@ -431,15 +472,21 @@ class _Builder:
             shifts[name] = bit
             bit += bits
         entries_off = self.off("struct stack_record", "entries")
+        size_off = self.off("struct stack_record", "size")
+        handle_off = self.off("struct stack_record", "handle")
         rec_full = self.sizeof("struct stack_record")
         pools: List[int] = []
         offset = pool_size  # force a new pool for the first record
         self.handles: List[int] = []
         self.records_addr: List[int] = []
-        stacks = self.all_stacks
-        if not f.has_early_handle:
-            # before 4.14 there is no early stack; keep the slot with handle 0
-            stacks = stacks[:2] + [[]] + stacks[3:]
+        nstacks = len(self.stack_starts) - 1
+        stacks: List[List[int]] = []
+        for i in range(nstacks):
+            if i == 2 and not f.has_early_handle:
+                # before 4.14 there is no early stack; keep the slot with handle 0
+                stacks.append([])
+            else:
+                stacks.append(self.stack_addresses(i))
         if f.trie:
             self._trie_depot(stacks)
             return
@@ -470,16 +517,14 @@ class _Builder:
             self.handles.append(handle)
             self.records_addr.append(rec)
             if f.new_stack_record:
-                heap.u64(rec, rec)
-                heap.u64(rec + 8, rec)
-            heap.u32(rec + self.off("struct stack_record", "size"), n)
-            heap.u32(rec + self.off("struct stack_record", "handle"), handle)
-            for i, fr in enumerate(frames[:n]):
-                heap.u64(rec + entries_off + 8 * i, self.frame_address(fr))
+                heap.pack(rec, "QQ", rec, rec)
+            heap.pack(rec + size_off, "I", n)
+            heap.pack(rec + handle_off, "I", handle)
+            heap.pack(rec + entries_off, f"{n}Q", *frames[:n])
         self.pools = pools
         self.pool_offset = offset if pools else pool_size
 
-    def _trie_depot(self, stacks: List[List[Frame]]) -> None:
+    def _trie_depot(self, stacks: List[List[int]]) -> None:
         """mm-tree trie backend: one leaf node per stack; handles are stack ids."""
         heap = self.heap
         data_off = self.off("struct stack_depot_trie_node", "data")
@@ -494,8 +539,7 @@ class _Builder:
             stack_id = i + 1
             self.put(node, "struct stack_depot_trie_node", "stack_id", stack_id, heap)
             self.put(node, "struct stack_depot_trie_node", "run.nr_entries", len(frames), heap)
-            for j, fr in enumerate(frames):
-                heap.u64(node + data_off + 8 * j, self.frame_address(fr))
+            heap.pack(node + data_off, f"{len(frames)}Q", *frames)
             self.handles.append(stack_id)
             self.records_addr.append(0)
 
@@ -619,30 +663,22 @@ class _Builder:
             order = recs["order"].astype(np.int64)
             pfn = recs["pfn"].astype(np.int64)
             # later records win where they overlap (none should)
-            if f.owner_on_every_subpage:
-                counts = 1 << order
-                idx = np.repeat(np.arange(n, dtype=np.int32), counts)
-                starts = np.repeat(pfn - np.cumsum(counts) + counts, counts)
-                pfns = starts + np.arange(len(idx), dtype=np.int64)
-                self.rec_map[self.cidx(pfns)] = idx
-            else:
-                self.rec_map[self.cidx(pfn)] = np.arange(n, dtype=np.int32)
-        # handles per record
-        handles = np.asarray(self.handles[3:] or [0], dtype=np.uint32)
-        stack = recs["stack"]
-        self.rec_handle = np.where(stack >= 0, handles[np.clip(stack, 0, None)], 0).astype(
-            np.uint32
-        )
-        if len(self.spec.stacks) == 0:
-            self.rec_handle[:] = 0
-        early = recs["early"]
-        self.rec_handle[early] = self.handles[2] if f.has_early_handle else 0
-        fstack = recs["free_stack"]
-        self.rec_free_handle = np.where(fstack >= 0, handles[np.clip(fstack, 0, None)], 0).astype(
-            np.uint32
-        )
-        if len(self.spec.stacks) == 0:
-            self.rec_free_handle[:] = 0
+            # fill in chunks to bound the temporaries
+            for a in range(0, n, 1 << 16):
+                b = min(n, a + (1 << 16))
+                ids = np.arange(a, b, dtype=np.int32)
+                if f.owner_on_every_subpage:
+                    counts = 1 << order[a:b]
+                    idx = np.repeat(ids, counts)
+                    first = np.repeat(pfn[a:b] - np.cumsum(counts) + counts, counts)
+                    pfns = first + np.arange(len(idx), dtype=np.int64)
+                    self.rec_map[self.cidx(pfns)] = idx
+                else:
+                    self.rec_map[self.cidx(pfn[a:b])] = ids
+        # stack index -> handle (index -1 -> 0), looked up per read
+        self.handle_of = np.zeros(len(self.spec.stacks) + 1, dtype=np.uint32)
+        self.handle_of[: len(self.spec.stacks)] = self.handles[3:]
+        self.early_value = self.handles[2] if f.has_early_handle else 0
         comms = [c.encode()[:15] for c in recs.comms] or [b""]
         self.comm_table = np.array(comms, dtype="S16")
         # page_ext entry dtype
@@ -707,20 +743,16 @@ class _Builder:
         self.cpupid_pgoff = self.zones_pgoff - cpupid
         pf = dict(tables.pageflags_enum(f.version, f.arch))
         self.pg = pf
-        comp = self.gfp_bits.get("__GFP_COMP", 0)
-        rec_flags = recs["page_flags"].copy()
-        head_mask = (recs["order"] > 0) & ((recs["gfp"] & comp) != 0)
-        rec_flags[head_mask] |= np.uint64(1 << pf["PG_head"])
-        self.rec_flags = rec_flags
-        self.rec_compound = head_mask
+        self.gfp_comp = self.gfp_bits.get("__GFP_COMP", 0)
+        self.pg_head = np.uint64(1 << pf["PG_head"])
         # buddy blocks
-        b = sorted(self.spec.buddy, key=lambda x: x.pfn)
-        self.buddy_pfn = np.array([x.pfn for x in b], dtype=np.int64)
-        self.buddy_order = np.array([x.order for x in b], dtype=np.int64)
-        self.buddy_mt = np.array([x.migratetype for x in b], dtype=np.int64)
-        self.buddy_next = np.zeros(len(b), dtype=np.uint64)
-        self.buddy_prev = np.zeros(len(b), dtype=np.uint64)
-        for x in b:
+        blocks = sorted(self.spec.buddy, key=lambda x: x.pfn)
+        self.buddy_pfn = np.array([x.pfn for x in blocks], dtype=np.int64)
+        self.buddy_order = np.array([x.order for x in blocks], dtype=np.int64)
+        self.buddy_mt = np.array([x.migratetype for x in blocks], dtype=np.int64)
+        self.buddy_next = np.zeros(len(blocks), dtype=np.uint64)
+        self.buddy_prev = np.zeros(len(blocks), dtype=np.uint64)
+        for x in blocks:
             if x.order >= f.nr_orders or x.pfn % (1 << x.order):
                 raise ValueError(f"bad buddy block {x}")
             ri = self.rec_map[self.cidx(np.array([x.pfn]))[0]]
@@ -775,13 +807,15 @@ class _Builder:
             rpfn = self.recs["pfn"][r].astype(np.int64)
             head = hp == rpfn
             alloc = self.recs["allocated"][r]
-            rf = np.where(head & alloc, self.rec_flags[r], 0).astype(np.uint64)
+            compound = (self.recs["order"][r] > 0) & ((self.recs["gfp"][r] & self.gfp_comp) != 0)
+            rflags = self.recs["page_flags"][r] | np.where(compound, self.pg_head, np.uint64(0))
+            rf = np.where(head & alloc, rflags, 0).astype(np.uint64)
             sub = flags[has] | rf
             flags[has] = sub
             ref = arr["refcount"][has]
             ref[head & alloc] = 1
             arr["refcount"][has] = ref
-            comp = self.rec_compound[r] & ~head & alloc
+            comp = compound & ~head & alloc
             if comp.any():
                 w1 = arr["w1"][has]
                 w1[comp] = (
@@ -835,8 +869,8 @@ class _Builder:
             "order": order,
             "last_migrate_reason": recs["last_migrate_reason"][r],
             "gfp_mask": gfp,
-            "handle": self.rec_handle[r],
-            "free_handle": self.rec_free_handle[r],
+            "handle": np.where(early, self.early_value, self.handle_of[recs["stack"][r]]),
+            "free_handle": self.handle_of[recs["free_stack"][r]],
             "ts_nsec": recs["ts_nsec"][r],
             "free_ts_nsec": recs["free_ts_nsec"][r],
             "pid": recs["pid"][r],

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -55,8 +55,7 @@ _FRAME_RE = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Frame:
+class Frame(NamedTuple):
     """One stack frame: a return address inside ``symbol``."""
 
     symbol: str
@@ -64,6 +63,9 @@ class Frame:
     module: Optional[str] = None
     #: the symbol's size when the text gave one (``name+0xoff/0xsize``)
     size: Optional[int] = None
+
+
+_frame_cache: Dict[str, Frame] = {}
 
 
 def parse_frame(text: Union[str, Frame]) -> Frame:
@@ -74,16 +76,35 @@ def parse_frame(text: Union[str, Frame]) -> Frame:
     """
     if isinstance(text, Frame):
         return text
-    match = _FRAME_RE.match(text)
-    if not match:
-        raise ValueError(f"cannot parse stack frame {text!r}")
-    size = match.group("size")
-    return Frame(
-        match.group("name"),
-        int(match.group("off"), 16),
-        match.group("mod"),
-        int(size, 16) if size else None,
-    )
+    cached = _frame_cache.get(text)
+    if cached is not None:
+        return cached
+    # fast path for the common "name+0xoff/0xsize [mod]" spelling
+    module: Optional[str] = None
+    body = text.strip()
+    if body.endswith("]") and " [" in body:
+        body, _, mod = body.rpartition(" [")
+        module = mod[:-1]
+    name, plus, rest = body.partition("+0x")
+    off_text, slash, size_text = rest.partition("/0x")
+    try:
+        if not plus or not name or not off_text:
+            raise ValueError
+        frame = Frame(name, int(off_text, 16), module, int(size_text, 16) if slash else None)
+    except ValueError:
+        match = _FRAME_RE.match(text)
+        if not match:
+            raise ValueError(f"cannot parse stack frame {text!r}") from None
+        size = match.group("size")
+        frame = Frame(
+            match.group("name"),
+            int(match.group("off"), 16),
+            match.group("mod"),
+            int(size, 16) if size else None,
+        )
+    if len(_frame_cache) < 4096:
+        _frame_cache[text] = frame
+    return frame
 
 
 @dataclass
