@@ -63,6 +63,10 @@ def _symbol_address(prog: Program, vmci: Dict[str, int], name: str) -> Optional[
     try:
         return prog.symbol(name).address
     except LookupError:
+        pass
+    try:
+        return prog[name].address_
+    except (KeyError, LookupError):
         return None
 
 
