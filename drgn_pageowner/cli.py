@@ -36,7 +36,9 @@ __all__ = ("main",)
 
 class _Target:
     def __init__(self, core: Optional[str], vmlinux: Sequence[str], kernel: bool,
-                 qemu: Optional[str], sample: Optional[str], quiet: bool) -> None:
+                 qemu: Optional[str], sample: Optional[str], quiet: bool,
+                 synthetic: Optional[str] = None) -> None:
+        self.synthetic = synthetic
         self.core = core
         self.vmlinux = list(vmlinux)
         self.kernel = kernel
@@ -46,13 +48,13 @@ class _Target:
         self._prog: Optional[Program] = None
 
     def has_target(self) -> bool:
-        return bool(self.core or self.kernel or self.qemu or self.sample)
+        return bool(self.core or self.kernel or self.qemu or self.sample or self.synthetic)
 
     def program(self) -> Program:
         if self._prog is None:
             self._prog = open_target(
                 core=self.core, vmlinux=self.vmlinux, kernel=self.kernel,
-                qemu=self.qemu, sample=self.sample,
+                qemu=self.qemu, sample=self.sample, synthetic=self.synthetic,
             )
         return self._prog
 
@@ -98,12 +100,14 @@ def _run(func: Callable[[], Optional[int]]) -> None:
 @click.option("-k", "--kernel", is_flag=True, help="Read the running kernel (root).")
 @click.option("--qemu", metavar="SOCKET", help="Read a live QEMU guest through its QMP socket.")
 @click.option("--sample", metavar="NAME", help="Use a bundled sample image from vmcores/ (e.g. 6.12).")
+@click.option("--synthetic", metavar="SPEC",
+              help="A synthetic kernel, e.g. 6.12:16G:50000 (RELEASE:MEMORY:STACKS[:ARCH[:PAGESIZE]]).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.pass_context
 def main(ctx: click.Context, core: Optional[str], vmlinux: Sequence[str], kernel: bool,
-         qemu: Optional[str], sample: Optional[str], quiet: bool) -> None:
+         qemu: Optional[str], sample: Optional[str], synthetic: Optional[str], quiet: bool) -> None:
     """Reproduce the kernel's page_owner from crash dumps and live kernels."""
-    ctx.obj = _Target(core, vmlinux, kernel, qemu, sample, quiet)
+    ctx.obj = _Target(core, vmlinux, kernel, qemu, sample, quiet, synthetic)
 
 
 @main.command()

@@ -208,6 +208,30 @@ def open_sample(name: str) -> Program:
     return open_core(str(sample.core), [str(sample.vmlinux)])
 
 
+def open_synthetic(spec: str) -> Program:
+    """
+    Build a synthetic kernel: ``RELEASE:MEMORY:STACKS[:ARCH[:PAGESIZE]]``
+    (e.g. ``6.12:16G:50000``), or the path of a debugfs page_owner text to
+    rebuild (when the synthetic backend can parse it).
+    """
+    from drgn_pageowner.synthetic import build_program, parse_preset
+
+    if os.path.exists(spec):
+        try:
+            from drgn_pageowner.synthetic.fromtext import spec_from_text  # type: ignore[import-not-found]
+        except ImportError:
+            raise TargetError("rebuilding a synthetic kernel from a text is not supported yet") from None
+        with open(spec, "rb") as f:
+            return build_program(spec_from_text(f.read()))
+    try:
+        kernel_spec = parse_preset(spec)
+    except (ValueError, KeyError) as e:
+        raise TargetError(
+            f"{spec!r} is not a synthetic kernel spec (RELEASE:MEMORY:STACKS, e.g. 6.12:1G:1000): {e}"
+        ) from None
+    return build_program(kernel_spec)
+
+
 def open_target(
     *,
     core: Optional[str] = None,
@@ -215,11 +239,16 @@ def open_target(
     kernel: bool = False,
     qemu: Optional[str] = None,
     sample: Optional[str] = None,
+    synthetic: Optional[str] = None,
 ) -> Program:
     """Open exactly one of the targets; raise :class:`TargetError` otherwise."""
-    chosen = [x for x in (core, kernel or None, qemu, sample) if x]
+    chosen = [x for x in (core, kernel or None, qemu, sample, synthetic) if x]
     if len(chosen) > 1:
-        raise TargetError("give only one target: -c VMCORE, -k, --qemu SOCKET or --sample NAME")
+        raise TargetError(
+            "give only one target: -c VMCORE, -k, --qemu SOCKET, --sample NAME or --synthetic SPEC"
+        )
+    if synthetic:
+        return open_synthetic(synthetic)
     if core:
         return open_core(core, vmlinux)
     if kernel:
@@ -228,4 +257,6 @@ def open_target(
         return open_qemu(qemu, vmlinux)
     if sample:
         return open_sample(sample)
-    raise TargetError("no target given: use -c VMCORE -s VMLINUX, -k, --qemu SOCKET or --sample NAME")
+    raise TargetError(
+        "no target given: use -c VMCORE -s VMLINUX, -k, --qemu SOCKET, --sample NAME or --synthetic SPEC"
+    )

@@ -167,3 +167,21 @@ def test_not_built_is_a_clear_error() -> None:
     prog = Program(Platform(Architecture.X86_64, PlatformFlags.IS_64_BIT | PlatformFlags.IS_LITTLE_ENDIAN))
     with pytest.raises(PageOwnerNotBuiltError, match="CONFIG_PAGE_OWNER"):
         page_owner_enabled(prog)
+
+
+def test_pageblock_geometry_matches_description(kernel) -> None:  # type: ignore[no-untyped-def]
+    layout = get_layout(kernel.prog)
+    assert layout.pageblock_order == kernel.facts.pageblock_order
+    assert layout.page_shift == kernel.spec.page_size.bit_length() - 1
+
+
+def test_pageblock_migratetypes_match_description(kernel) -> None:  # type: ignore[no-untyped-def]
+    described = kernel.spec.pageblock_migratetypes
+    order = kernel.facts.pageblock_order
+    checked = 0
+    for rec in for_each_page_owner(kernel.prog):
+        block = rec.pfn >> order
+        if block in described:
+            assert rec.pageblock_migratetype == described[block], hex(rec.pfn)
+            checked += 1
+    assert checked or not described

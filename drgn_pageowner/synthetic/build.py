@@ -1050,6 +1050,10 @@ class _Builder:
             data.u64(a, 0)
         a = self.add_object("page_group_by_mobility_disabled", "int", kind="B", align=4)
         data.u32(a, 1 if spec.page_group_by_mobility_disabled else 0)
+        # Synthetic kernels model CONFIG_HUGETLB_PAGE (pageblock_order is
+        # HUGETLB_PAGE_ORDER, see Facts.pageblock_order): hugetlb's hstates
+        # array is what tells a reader so.
+        self.add_object("hstates", "unsigned long [2]", kind="B")
         # name tables
         self._name_table("gfpflag_names", tables.gfpflag_names(f.version, f.arch))
         self._name_table("pageflag_names", tables.pageflag_names(f.version, f.arch))
