@@ -91,6 +91,7 @@ class KernelSymbolizer:
         self._names_addr = addr["kallsyms_names"] or 0
         self._bounds = {name: addr[name] or 0 for name in _BOUNDS}
         self._cache: Dict[int, str] = {}
+        self._names: Dict[int, str] = {}
         self._module_symbolizer: Optional["_ModuleSymbols"] = None
         if not self.available:
             self.addresses = np.zeros(0, dtype=np.uint64)
@@ -192,7 +193,12 @@ class KernelSymbolizer:
 
     def symbol_name(self, index: int) -> str:
         """Name of kallsyms entry ``index`` (without its type character)."""
-        return self._expand(index)[1:].decode("ascii", "replace")
+        try:
+            return self._names[index]
+        except KeyError:
+            name = self._expand(index)[1:].decode("ascii", "replace")
+            self._names[index] = name
+            return name
 
     def _is_ksym_addr(self, addr: int) -> bool:
         b = self._bounds

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
+import numpy as np
 from drgn import FaultError, Program, TypeKind, offsetof, sizeof
 
 from drgn_pageowner.errors import UnsupportedLayoutError
@@ -179,26 +180,23 @@ class StackDepot:
         self._pool_cache[index] = value
         return value
 
-    def _record_at(self, handle: int, index: int, offset: int) -> Optional[int]:
+    def _header_at(self, handle: int, index: int, offset: int) -> Optional[Tuple[int, bytes]]:
+        """Read the record's header (up to ``entries``) if it stores ``handle``."""
         pool = self._pool(index)
         if not pool:
             return None
         addr = pool + (offset << DEPOT_STACK_ALIGN)
         try:
-            stored = int.from_bytes(self.prog.read(addr + self._off_handle, 4), "little")
+            header = self.prog.read(addr, self._off_entries)
         except FaultError:
             return None
+        stored = int.from_bytes(header[self._off_handle : self._off_handle + 4], "little")
         mask = self.geometry.compare_mask
         if (stored & mask) != (handle & mask):
             return None
-        return addr
+        return addr, header
 
-    def record_address(self, handle: int) -> Optional[int]:
-        """
-        Return the address of the ``struct stack_record`` for ``handle``.
-
-        :return: None for a zero, out-of-range or inconsistent handle
-        """
+    def _locate(self, handle: int) -> Optional[Tuple[int, bytes]]:
         if not handle:
             return None
         stored_index, offset = self.geometry.split(handle)
@@ -214,10 +212,19 @@ class StackDepot:
         else:
             choices = [stored_index]
         for index in choices:
-            addr = self._record_at(handle, index, offset)
-            if addr is not None:
-                return addr
+            found = self._header_at(handle, index, offset)
+            if found is not None:
+                return found
         return None
+
+    def record_address(self, handle: int) -> Optional[int]:
+        """
+        Return the address of the ``struct stack_record`` for ``handle``.
+
+        :return: None for a zero, out-of-range or inconsistent handle
+        """
+        found = self._locate(handle)
+        return found[0] if found is not None else None
 
     def fetch(self, handle: int) -> Optional[List[int]]:
         """
@@ -226,20 +233,18 @@ class StackDepot:
         :param handle: ``depot_stack_handle_t``
         :return: the frames, or None if the handle cannot be resolved
         """
-        addr = self.record_address(handle)
-        if addr is None:
+        found = self._locate(handle)
+        if found is None:
+            return None
+        addr, header = found
+        size = int.from_bytes(header[self._off_size : self._off_size + 4], "little")
+        if size > 4096:
             return None
         try:
-            size = int.from_bytes(self.prog.read(addr + self._off_size, 4), "little")
-            if size > 4096:
-                return None
             raw = self.prog.read(addr + self._off_entries, size * self._entry_size)
         except FaultError:
             return None
-        return [
-            int.from_bytes(raw[i : i + self._entry_size], "little")
-            for i in range(0, len(raw), self._entry_size)
-        ]
+        return np.frombuffer(raw, dtype=f"<u{self._entry_size}").tolist()
 
     def record_count(self, handle: int) -> Optional[int]:
         """Return ``refcount_read(&stack_record->count)`` (v6.8+)."""
