@@ -358,18 +358,25 @@ class _Builder:
         frame_sym = array("i")
         frame_off = array("q")
         starts = array("q", [0])
-        for stack in stacks:
+        # Sizes the spec gives for core symbols win over the built-in ones;
+        # the internal stacks' offsets are then clamped into them.
+        spec_sizes = {s.name: s.size for s in spec.symbols}
+        for si, stack in enumerate(stacks):
+            internal = si < len(INTERNAL_STACKS)
             for fr in stack.parsed():
-                if fr.module is None:
+                if internal and fr.module is None and fr.symbol in spec_sizes:
+                    pass
+                elif fr.module is None:
                     d = needed
                 else:
                     if fr.module not in mod_needed:
                         raise ValueError(f"stack frame names unknown module {fr.module!r}")
                     d = mod_needed[fr.module]
-                d[fr.symbol] = max(d.get(fr.symbol, 0), fr.offset + 1)
                 key = (fr.module, fr.symbol)
-                if fr.size is not None:
-                    explicit[key] = max(explicit.get(key, 0), fr.size)
+                if not (internal and fr.module is None and fr.symbol in spec_sizes):
+                    d[fr.symbol] = max(d.get(fr.symbol, 0), fr.offset + 1)
+                    if fr.size is not None:
+                        explicit[key] = max(explicit.get(key, 0), fr.size)
                 kid = key_ids.get(key)
                 if kid is None:
                     kid = key_ids[key] = len(self.frame_keys)
@@ -381,7 +388,9 @@ class _Builder:
             np.frombuffer(frame_sym, dtype=np.int32) if len(frame_sym) else np.zeros(0, np.int32)
         )
         self.frame_off = (
-            np.frombuffer(frame_off, dtype=np.int64) if len(frame_off) else np.zeros(0, np.int64)
+            np.frombuffer(frame_off, dtype=np.int64).copy()
+            if len(frame_off)
+            else np.zeros(0, np.int64)
         )
         self.stack_starts = np.frombuffer(starts, dtype=np.int64)
 
@@ -391,7 +400,12 @@ class _Builder:
                 size = DEFAULT_SYMBOL_SIZE
             return max(size, need)
 
-        order: List[KernelSymbol] = [KernelSymbol(n, s) for n, s in _BASE_TEXT]
+        spec_syms = {s.name: s for s in spec.symbols}
+        order: List[KernelSymbol] = [
+            KernelSymbol(n, spec_syms[n].size, spec_syms[n].type) if n in spec_syms and n != "_text"
+            else KernelSymbol(n, s)
+            for n, s in _BASE_TEXT
+        ]
         listed = {s.name for s in order}
         for s in spec.symbols:
             if s.name not in listed:
@@ -410,6 +424,12 @@ class _Builder:
             self.symbol_addresses[s.name] = addr
             addr += size
         self.etext = -(-addr // 16) * 16
+        # internal stack frames inside symbols the spec sized stay inside them
+        for i in range(int(self.stack_starts[len(INTERNAL_STACKS)])):
+            mod, name = self.frame_keys[self.frame_sym[i]]
+            if mod is None and name in spec_sizes:
+                size = self.text_symbols[name][1]
+                self.frame_off[i] = min(int(self.frame_off[i]), max(size - 1, 0))
         self.text_symbols["_etext"] = (self.etext, 0, "T")
         self.symbol_addresses["_etext"] = self.etext
         # modules
@@ -679,7 +699,7 @@ class _Builder:
         self.handle_of = np.zeros(len(self.spec.stacks) + 1, dtype=np.uint32)
         self.handle_of[: len(self.spec.stacks)] = self.handles[3:]
         self.early_value = self.handles[2] if f.has_early_handle else 0
-        comms = [c.encode()[:15] for c in recs.comms] or [b""]
+        comms = [c.encode("utf-8", "surrogateescape")[:15] for c in recs.comms] or [b""]
         self.comm_table = np.array(comms, dtype="S16")
         # page_ext entry dtype
         ext_flags = {n: i for i, n in enumerate(f.page_ext_flags)}
@@ -811,6 +831,10 @@ class _Builder:
             rflags = self.recs["page_flags"][r] | np.where(compound, self.pg_head, np.uint64(0))
             rf = np.where(head & alloc, rflags, 0).astype(np.uint64)
             sub = flags[has] | rf
+            if self.spec.raw_page_flags:
+                # the spec gives the whole word of allocated head pages
+                raw = head & alloc
+                sub[raw] = self.recs["page_flags"][r][raw]
             flags[has] = sub
             ref = arr["refcount"][has]
             ref[head & alloc] = 1
@@ -1109,9 +1133,21 @@ class _Builder:
         n = len(self.spec.memcgs)
         self.memcg_values = np.zeros((max(n, 1), 2), dtype=np.uint64)
         kmem = 2
+        root_kn = 0
         for i, mc in enumerate(self.spec.memcgs):
+            if mc.slab:
+                # MEMCG_DATA_OBJCGS / MEMCG_DATA_OBJEXTS | a vector pointer
+                vec = heap.alloc(64, 64)
+                self.memcg_values[i, 0] = self.memcg_values[i, 1] = vec | 1
+                continue
             kn = heap.alloc(self.sizeof("struct kernfs_node"), 8)
             self.put(kn, "struct kernfs_node", "name", heap.cstring(mc.name))
+            if mc.name != "/":
+                # cgroup_name() prints "/" for the root (no parent)
+                if not root_kn:
+                    root_kn = heap.alloc(self.sizeof("struct kernfs_node"), 8)
+                    self.put(root_kn, "struct kernfs_node", "name", heap.cstring(""))
+                self.put(kn, "struct kernfs_node", "parent", root_kn)
             cg = heap.alloc(self.sizeof("struct cgroup"), 64)
             self.put(cg, "struct cgroup", "kn", kn)
             self.put(cg, "struct cgroup", "self.cgroup", cg)
@@ -1120,7 +1156,10 @@ class _Builder:
             self.put(memcg, "struct mem_cgroup", "css.flags", 2 | 8 if mc.online else 0)
             objcg = heap.alloc(self.sizeof("struct obj_cgroup"), 64)
             self.put(objcg, "struct obj_cgroup", "memcg", memcg)
-            self.memcg_values[i, 0] = memcg
+            # v6.12 print_page_owner_memcg() reads every charged page's
+            # memcg_data as an obj_cgroup (Debian 6.12.117); older releases
+            # hold the mem_cgroup itself unless the page is kmem.
+            self.memcg_values[i, 0] = objcg if f.version >= (6, 12, 0) else memcg
             self.memcg_values[i, 1] = objcg | kmem if f.memcg_kind else memcg
 
     def _pff(self) -> None:
@@ -1140,6 +1179,18 @@ class _Builder:
             (self.cpupid_width, self.cpupid_pgoff, (1 << self.cpupid_width) - 1, flg, "lastcpupid"),
             (0, 0, 0, flg, "kasantag"),
         ]
+        if self.spec.page_flags_fields is not None:
+            given = {name: (w, sh) for name, w, sh in self.spec.page_flags_fields}
+            fields = [
+                (
+                    given.get(name, (0, 0))[0],
+                    given.get(name, (0, 0))[1] if given.get(name, (0, 0))[0] else 0,
+                    (1 << given.get(name, (0, 0))[0]) - 1,
+                    sp,
+                    name,
+                )
+                for _w, _s, _m, sp, name in fields
+            ]
         esz = self.sizeof("struct page_flags_fields")
         a = self.add_object("pff", f"const struct page_flags_fields [{len(fields)}]", kind="r")
         for i, (w, s, m, sp, name) in enumerate(fields):

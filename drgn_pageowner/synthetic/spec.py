@@ -160,6 +160,9 @@ class Memcg:
 
     name: str
     online: bool = True
+    #: a slab page's object cgroup vector (``MEMCG_DATA_OBJCGS``/``OBJEXTS``):
+    #: the kernel prints "Slab cache page" and no "Charged" line
+    slab: bool = False
 
 
 @dataclass
@@ -316,6 +319,13 @@ class KernelSpec:
     :param page_group_by_mobility_disabled: the global of that name
     :param min_low_pfn: first PFN read_page_owner() scans (default: lowest present)
     :param max_pfn: end of the scan (default: highest present + 1)
+    :param raw_page_flags: record ``page_flags`` are the whole ``page->flags``
+        word of an allocated head page (node, zone and last_cpupid bits
+        included, ``PG_head`` not added)
+    :param page_flags_fields: the ``%pGp`` field layout (``pff[]``, 5.13+) as
+        ``(name, width, shift)`` for ``section``, ``node``, ``zone``,
+        ``lastcpupid``, ``kasantag`` (missing ones have width 0); None keeps
+        the builder's own layout
     """
 
     release: str = "6.12.0"
@@ -336,3 +346,5 @@ class KernelSpec:
     min_low_pfn: Optional[int] = None
     max_pfn: Optional[int] = None
     hostname: str = "synthetic"
+    raw_page_flags: bool = False
+    page_flags_fields: Optional[List[Tuple[str, int, int]]] = None
