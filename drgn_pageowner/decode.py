@@ -264,18 +264,15 @@ def resolve_stacks(prog: Program, handles: Iterable[int], stats: Optional[Decode
     depot = get_stack_depot(prog)
     symbolizer = get_symbolizer(prog)
     out: Dict[int, StackInfo] = {}
-    for handle in handles:
-        if not handle:
-            continue
-        try:
-            info = cache[handle]
-        except KeyError:
-            pcs = depot.fetch(handle)
-            if pcs is None:
-                info = None
-            else:
-                info = StackInfo(handle, tuple(pcs), tuple(symbolizer.sprint_symbol(pc) for pc in pcs))
-            cache[handle] = info
+    wanted = [h for h in handles if h]
+    fetched: Dict[int, Optional[List[int]]] = {h: depot.fetch(h) for h in wanted if h not in cache}
+    names = symbolizer.sprint_symbols([pc for pcs in fetched.values() if pcs for pc in pcs])
+    for handle, pcs in fetched.items():
+        cache[handle] = None if pcs is None else StackInfo(
+            handle, tuple(pcs), tuple(names[pc] for pc in pcs)
+        )
+    for handle in wanted:
+        info = cache[handle]
         if info is not None:
             out[handle] = info
         elif stats is not None:

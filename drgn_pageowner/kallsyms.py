@@ -247,6 +247,34 @@ class KernelSymbolizer:
             self._module_symbolizer = _ModuleSymbols(self.prog)
         return self._module_symbolizer.lookup(addr)
 
+    def sprint_symbols(self, addrs: "List[int]") -> Dict[int, str]:
+        """
+        ``%pS`` of many addresses at once (one vectorised search); the
+        results are cached like :meth:`sprint_symbol`'s.
+        """
+        cache = self._cache
+        todo = sorted({a for a in addrs if a not in cache})
+        if todo and self.available and self._uniq:
+            b = self._bounds
+            arr = np.array(todo, dtype=np.uint64)
+            uniq = np.array(self._uniq, dtype=np.uint64)
+            pos = np.searchsorted(uniq, arr, side="right") - 1
+            n = len(self._uniq)
+            for addr, p in zip(todo, pos.tolist()):
+                if p < 0 or not self._is_ksym_addr(addr):
+                    continue  # left for the slow path (modules, raw)
+                start = self._uniq[p]
+                if p + 1 < n:
+                    end = self._uniq[p + 1]
+                elif b["_sinittext"] <= addr < b["_einittext"]:
+                    end = b["_einittext"]
+                elif self.kallsyms_all:
+                    end = b["_end"]
+                else:
+                    end = b["_etext"]
+                cache[addr] = format_pS(self.symbol_name(self._first[p]), addr - start, end - start, None, addr)
+        return {a: self.sprint_symbol(a) for a in addrs}
+
     def sprint_symbol(self, addr: int) -> str:
         """Return ``addr`` formatted as the kernel's ``%pS`` would print it."""
         try:
