@@ -66,6 +66,20 @@ class TextFormat:
     memcg_mode: str
 
 
+def _memcg_mode(v: Tuple[int, int, int]) -> str:
+    """
+    How print_page_owner_memcg() finds the memcg: "page_memcg_check" (the
+    memcg pointer, or the objcg's memcg for kmem pages; read in 6.1 and Debian
+    6.12.113) or "objcg" (every memcg_data is an obj_cgroup; read in 7.2, where
+    all charged folios point at an objcg, and in Debian 6.12.117, whose stable
+    backport reads user pages that way too). The releases between 6.13 and
+    6.19 were not read; they are assumed to be like 6.12.113.
+    """
+    if v >= (7, 0, 0) or (6, 12, 117) <= v < (6, 13, 0):
+        return "objcg"
+    return "page_memcg_check"
+
+
 def text_format(info: KernelInfo) -> TextFormat:
     """
     Choose the print formats for a kernel.
@@ -97,10 +111,7 @@ def text_format(info: KernelInfo) -> TextFormat:
         # Linux kernel commit fcf8935832b8 ("mm/page_owner: print memcg
         # information") (in v5.18).
         memcg=info.has_memcg and v >= (5, 18, 0),
-        # v6.12 (Debian 6.12.117 read) reads the memcg through
-        # obj_cgroup_memcg() for every charged page; v6.1 used
-        # page_memcg_check().
-        memcg_mode="objcg" if v >= (6, 12, 0) else "page_memcg_check",
+        memcg_mode=_memcg_mode(v),
     )
 
 
