@@ -1,0 +1,284 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""
+Aggregates
+----------
+
+The ``drgn_pageowner.reports.aggregate`` module totals records per group:
+records, pages (the sum of ``1 << order``) and bytes, sorted by pages,
+most first. Groupings (:data:`GROUPINGS`):
+
+``stack``
+    the allocation stack (by handle; handles whose frames are identical are
+    merged, and the group's key is the frame text, so it can be compared
+    with another dump where handles differ)
+``process``
+    ``(pid, tgid, comm)`` of the allocating task (the fields the kernel has)
+``comm``
+    the allocating task's command name only (stable across boots)
+``module``
+    each kernel module with code on the allocation stack; a record whose
+    stack passes through two modules counts in both, a record with no
+    module frame counts in ``"(kernel)"``
+``allocator``
+    slab, vmalloc, page cache, anonymous or other, decided from the stack
+    (:func:`drgn_pageowner.reports.classify.allocator`)
+``memcg``
+    the memory cgroup the page is charged to (its name as page_owner prints
+    it, ``"(none)"`` when uncharged, ``"(slab)"`` for slab pages whose
+    objects are charged one by one)
+
+Work per batch is ``np.unique``/``np.bincount`` over the records; Python
+loops run over distinct groups only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Dict, Iterable, List, Optional, Tuple
+
+import numpy as np
+
+from drgn_pageowner.errors import PageOwnerError
+from drgn_pageowner.records import RecordBatch, StackInfo
+from drgn_pageowner.reports.classify import KERNEL_MODULE, allocator, stack_modules
+from drgn_pageowner.reports.filters import comm_strings, memcg_label
+from drgn_pageowner.reports.model import Cell, Table
+
+__all__ = ("GROUPINGS", "Group", "Aggregate", "Aggregator", "aggregate", "pages_of")
+
+#: the groupings :func:`aggregate` knows
+GROUPINGS = ("stack", "process", "comm", "module", "allocator", "memcg")
+
+_KEY_COLUMNS = {
+    "stack": ("stack",),
+    "process": ("pid", "tgid", "comm"),
+    "comm": ("comm",),
+    "module": ("module",),
+    "allocator": ("allocator",),
+    "memcg": ("memcg",),
+}
+
+
+def pages_of(records: np.ndarray) -> np.ndarray:
+    """Base pages of each record (``1 << order``), as int64."""
+    return np.left_shift(np.int64(1), records["order"].astype(np.int64))
+
+
+@dataclass(frozen=True)
+class Group:
+    """
+    One group of an aggregate.
+
+    :param key: what identifies the group independently of the dump: the
+        stack's frames (a tuple of ``%pS`` strings, innermost first), the
+        ``(pid, tgid, comm)`` triple, or ``(name,)``
+    :param records: number of records
+    :param pages: base pages (sum of ``1 << order``)
+    :param handle: the stack depot handle (``stack`` grouping only)
+    """
+
+    key: Tuple[Cell, ...]
+    records: int
+    pages: int
+    handle: Optional[int] = None
+
+
+def _sort_key(group: Group) -> Tuple[int, int, str]:
+    return (-group.pages, -group.records, repr(group.key))
+
+
+@dataclass
+class Aggregate:
+    """
+    Groups sorted by pages (most first), and the totals of every record.
+
+    :param by: the grouping, one of :data:`GROUPINGS`
+    :param key_columns: names of the parts of :attr:`Group.key`
+    :param page_size: bytes in a base page
+    :param total_records: records seen (each once, even when counted in
+        several module groups)
+    :param total_pages: pages of those records
+    """
+
+    by: str
+    groups: List[Group]
+    key_columns: Tuple[str, ...]
+    page_size: int
+    total_records: int
+    total_pages: int
+    #: groups dropped by :meth:`top`
+    omitted: int = field(default=0)
+
+    def top(self, n: Optional[int] = None, threshold: int = 0) -> "Aggregate":
+        """
+        The first ``n`` groups (all if None or 0) with at least ``threshold``
+        pages; totals still cover every record.
+        """
+        groups = [g for g in self.groups if g.pages >= threshold]
+        if n:
+            groups = groups[:n]
+        return replace(self, groups=groups, omitted=self.omitted + len(self.groups) - len(groups))
+
+    def table(self) -> Table:
+        """The groups as a :class:`Table`: pages, bytes, records, then the key."""
+        columns: List[str] = ["pages", "bytes", "records"]
+        if self.by == "stack":
+            columns.append("handle")
+        columns += list(self.key_columns)
+        rows: List[List[Cell]] = []
+        for g in self.groups:
+            row: List[Cell] = [g.pages, g.pages * self.page_size, g.records]
+            if self.by == "stack":
+                row.append(g.handle)
+                row.append(tuple(str(s) for s in g.key))
+            else:
+                row += list(g.key)
+            rows.append(row)
+        footer = [
+            f"{len(self.groups)} {self.by} groups shown"
+            + (f", {self.omitted} omitted" if self.omitted else "")
+            + f"; all selected records: {self.total_records} records, {self.total_pages} pages, "
+            f"{self.total_pages * self.page_size} bytes"
+        ]
+        return Table(f"page_owner: allocated pages by {self.by}", columns, rows, footer)
+
+
+class Aggregator:
+    """
+    Accumulate batches into an :class:`Aggregate` one at a time.
+
+    :param by: one of :data:`GROUPINGS`
+    :param page_size: bytes in a base page (for the ``bytes`` column)
+    """
+
+    def __init__(self, by: str, page_size: int = 4096) -> None:
+        if by not in GROUPINGS:
+            raise PageOwnerError(f"records cannot be grouped by {by!r} (use {', '.join(GROUPINGS)})")
+        self.by = by
+        self.page_size = page_size
+        self.total_records = 0
+        self.total_pages = 0
+        # stack-based groupings: handle -> [records, pages], handle -> stack
+        self._per_handle: Dict[int, List[int]] = {}
+        self._stacks: Dict[int, StackInfo] = {}
+        # other groupings: key -> [records, pages]
+        self._per_key: Dict[Tuple[Cell, ...], List[int]] = {}
+        self._key_columns: Optional[Tuple[str, ...]] = None
+
+    def add(self, batch: RecordBatch) -> None:
+        """Count the records of one batch."""
+        recs = batch.records
+        if not len(recs):
+            return
+        pages = pages_of(recs)
+        self.total_records += len(recs)
+        self.total_pages += int(pages.sum())
+        if self.by in ("stack", "module", "allocator"):
+            self._add_handles(batch, pages)
+        elif self.by in ("process", "comm"):
+            self._add_process(batch, pages)
+        else:
+            self._add_memcg(batch, pages)
+
+    @staticmethod
+    def _count(values: np.ndarray, pages: np.ndarray) -> Tuple[np.ndarray, List[int], List[int]]:
+        uniq, inverse = np.unique(values, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        counts = np.bincount(inverse, minlength=len(uniq))
+        sums = np.bincount(inverse, weights=pages, minlength=len(uniq))
+        return uniq, counts.tolist(), [int(round(x)) for x in sums.tolist()]
+
+    def _add_handles(self, batch: RecordBatch, pages: np.ndarray) -> None:
+        uniq, counts, sums = self._count(batch.records["handle"], pages)
+        for handle, n, p in zip(uniq.tolist(), counts, sums):
+            acc = self._per_handle.setdefault(handle, [0, 0])
+            acc[0] += n
+            acc[1] += p
+            if handle not in self._stacks:
+                stack = batch.stacks.get(handle)
+                if stack is not None:
+                    self._stacks[handle] = stack
+
+    def _add_key(self, key: Tuple[Cell, ...], n: int, p: int) -> None:
+        acc = self._per_key.setdefault(key, [0, 0])
+        acc[0] += n
+        acc[1] += p
+
+    def _add_process(self, batch: RecordBatch, pages: np.ndarray) -> None:
+        recs = batch.records
+        names = recs.dtype.names or ()
+        wanted = ("comm",) if self.by == "comm" else ("pid", "tgid", "comm")
+        present = tuple(n for n in wanted if n in names)
+        if not present:
+            raise PageOwnerError(
+                "this kernel's page_owner does not record which task allocated a page "
+                "(pid from Linux 5.11, comm from 5.18)"
+            )
+        self._key_columns = present
+        compact = np.zeros(len(recs), dtype=[(f, recs.dtype[f]) for f in present])
+        for f in present:
+            compact[f] = recs[f]
+        uniq, counts, sums = self._count(compact, pages)
+        comms = comm_strings(uniq["comm"]) if "comm" in present else None
+        for i, (n, p) in enumerate(zip(counts, sums)):
+            key: List[Cell] = []
+            for name in present:
+                key.append(comms[i] if name == "comm" and comms is not None else int(uniq[name][i]))
+            self._add_key(tuple(key), n, p)
+
+    def _add_memcg(self, batch: RecordBatch, pages: np.ndarray) -> None:
+        uniq, counts, sums = self._count(batch.records["memcg_data"], pages)
+        for value, n, p in zip(uniq.tolist(), counts, sums):
+            self._add_key((memcg_label(batch, value),), n, p)
+
+    def _stack_groups(self) -> List[Group]:
+        merged: Dict[Tuple[Cell, ...], List[int]] = {}
+        for handle in sorted(self._per_handle):
+            n, p = self._per_handle[handle]
+            stack = self._stacks.get(handle)
+            key: Tuple[Cell, ...] = tuple(stack.symbols) if stack is not None else ()
+            acc = merged.setdefault(key, [0, 0, handle])
+            acc[0] += n
+            acc[1] += p
+        return [Group(k, v[0], v[1], v[2]) for k, v in merged.items()]
+
+    def result(self) -> Aggregate:
+        """The groups so far, sorted by pages (most first)."""
+        if self.by == "stack":
+            groups = self._stack_groups()
+        elif self.by in ("module", "allocator"):
+            per: Dict[Tuple[Cell, ...], List[int]] = {}
+            for handle, (n, p) in self._per_handle.items():
+                stack = self._stacks.get(handle)
+                symbols = stack.symbols if stack is not None else ()
+                if self.by == "module":
+                    keys = stack_modules(symbols) if stack is not None else (KERNEL_MODULE,)
+                else:
+                    keys = (allocator(symbols),)
+                for name in keys:
+                    acc = per.setdefault((name,), [0, 0])
+                    acc[0] += n
+                    acc[1] += p
+            groups = [Group(k, v[0], v[1]) for k, v in per.items()]
+        else:
+            groups = [Group(k, v[0], v[1]) for k, v in self._per_key.items()]
+        groups.sort(key=_sort_key)
+        columns = self._key_columns or _KEY_COLUMNS[self.by]
+        return Aggregate(
+            self.by, groups, columns, self.page_size, self.total_records, self.total_pages
+        )
+
+
+def aggregate(batches: Iterable[RecordBatch], by: str, *, page_size: int = 4096) -> Aggregate:
+    """
+    Total records, pages and bytes per group.
+
+    :param batches: records (already filtered, see
+        :func:`drgn_pageowner.reports.filters.filter_batches`)
+    :param by: one of :data:`GROUPINGS`
+    :param page_size: bytes in a base page
+    """
+    agg = Aggregator(by, page_size)
+    for batch in batches:
+        agg.add(batch)
+    return agg.result()
