@@ -39,6 +39,28 @@ def _ts(block: str) -> Optional[str]:
     return match.group(1) if match else None
 
 
+_FLAGS = re.compile(r"Flags (0x[0-9a-f]+)\(")
+#: SLUB reuses PG_workingset to mark slabs on a node's partial list (mm/slub.c,
+#: slab_set_node_partial(), v6.8+): it flips whenever a slab fills or empties.
+SLAB_STACK = re.compile(r"^ (allocate_slab|alloc_slab_page|new_slab)\+", re.M)
+
+
+def _slab_partial_flip(k: str, o: str, workingset_bit: Optional[int]) -> bool:
+    """Whether the blocks differ only in PG_workingset of a slab page."""
+    if workingset_bit is None or not SLAB_STACK.search(k):
+        return False
+    kl, ol = k.split("\n"), o.split("\n")
+    if len(kl) != len(ol):
+        return False
+    diff = [i for i, (a, b) in enumerate(zip(kl, ol)) if a != b]
+    if diff != [1]:
+        return False
+    fk, fo = _FLAGS.search(kl[1]), _FLAGS.search(ol[1])
+    if not fk or not fo:
+        return False
+    return int(fk.group(1), 16) ^ int(fo.group(1), 16) == 1 << workingset_bit
+
+
 def _header_and_stack(block: str) -> Tuple[str, str]:
     lines = block.split("\n")
     return lines[0], "\n".join(line for line in lines[2:] if line.startswith(" "))
@@ -74,14 +96,18 @@ class Comparison:
         )
 
 
-def compare(kernel_text: str, our_text: str, capture_pids: Set[int]) -> Comparison:
+def compare(
+    kernel_text: str, our_text: str, capture_pids: Set[int], workingset_bit: Optional[int] = None
+) -> Comparison:
     """
     Records whose PFN is in both texts must be byte-identical unless the page
     demonstrably changed between the capture and the dump:
 
     - "capture process": either side's record belongs to a capture PID;
     - "re-allocated": the allocation timestamp differs (v5.11+), or, on
-      kernels without timestamps, the header or the stack differs.
+      kernels without timestamps, the header or the stack differs;
+    - "slab partial-list flag": only PG_workingset of a slab page differs
+      (SLUB flips it as the slab joins or leaves a partial list, v6.8+).
 
     Anything else that differs is a mismatch.
     """
@@ -98,6 +124,8 @@ def compare(kernel_text: str, our_text: str, capture_pids: Set[int]) -> Comparis
             continue
         if (_pids(k) | _pids(o)) & capture_pids:
             result.excluded[pfn] = "capture process"
+        elif _slab_partial_flip(k, o, workingset_bit):
+            result.excluded[pfn] = "slab partial-list flag"
         elif _ts(k) is not None and _ts(k) != _ts(o):
             result.excluded[pfn] = "re-allocated"
         elif _ts(k) is None and _header_and_stack(k) != _header_and_stack(o):

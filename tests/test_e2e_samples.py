@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Optional
 
 import pytest
 
@@ -45,7 +46,12 @@ def test_page_owner_enabled(name: str) -> None:
 def test_debugfs_text_matches_kernel(name: str) -> None:
     info = capture_info(name)
     capture_pids = set(info["capture_pids"])
-    result = compare(_kernel_text(name), _our_text(name), capture_pids)
+    prog = sample_program(name)
+    try:
+        workingset: Optional[int] = prog.constant("PG_workingset").value_()
+    except LookupError:
+        workingset = None
+    result = compare(_kernel_text(name), _our_text(name), capture_pids, workingset)
     print(name, result.report())
     for pfn, why in sorted(result.excluded.items()):
         print(f"excluded PFN {pfn:#x}: {why}")
@@ -76,3 +82,34 @@ def test_cli_dump_sample(tmp_path) -> None:  # type: ignore[no-untyped-def]
     )
     assert result.returncode == 0, result.stderr
     assert out.read_bytes() == _our_text("6.12").encode(ENCODING, ERRORS)
+
+
+def _stack_blocks(text: str) -> list:
+    out = []
+    for block in text.split("\n\n"):
+        if block:
+            lines = block.split("\n")
+            out.append(("\n".join(lines[:-1]), lines[-1]))
+    return out
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in SAMPLE_NAMES if tuple(map(int, n.split("."))) >= (6, 9)]
+)
+def test_show_stacks_matches_kernel(name: str) -> None:
+    """
+    show_stacks was captured just before page_owner: the same stacks in the
+    same list order with byte-identical frames; page counts may move only for
+    the few stacks the capture itself used.
+    """
+    from drgn_pageowner.render.stacks import render_stacks
+    from drgn_pageowner.stacklist import read_stack_list
+
+    ours = _stack_blocks("".join(render_stacks(read_stack_list(sample_program(name)))))
+    kernel = _stack_blocks(sample(name).text("show_stacks.txt").decode(ENCODING, ERRORS))
+    ours_d, kernel_d = dict(ours), dict(kernel)
+    both = [s for s, _ in kernel if s in ours_d]
+    assert len(both) >= 0.95 * len(kernel)
+    assert [s for s, _ in ours if s in kernel_d] == both, "list order differs"
+    same = sum(1 for s in both if ours_d[s] == kernel_d[s])
+    assert same >= 0.95 * len(both), f"{len(both) - same} of {len(both)} counts differ"
