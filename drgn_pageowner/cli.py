@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Callable, List, Optional, Sequence, TextIO, Tuple
+from typing import Callable, Iterable, List, Optional, Sequence, TextIO, Tuple
 
 import click
 from drgn import Program
@@ -64,19 +64,47 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
+class _StdoutText:
+    """Text writer on standard output's bytes, kernel strings kept byte-exact."""
+
+    def __init__(self) -> None:
+        self._out = sys.stdout.buffer
+
+    def write(self, text: str) -> int:
+        self._out.write(text.encode(ENCODING, ERRORS))
+        return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        self._out.flush()
+
+    def close(self) -> None:
+        self.flush()
+
+
 def _open_output(path: Optional[str]) -> TextIO:
     if path in (None, "-"):
-        return open(sys.stdout.fileno(), "w", encoding=ENCODING, errors=ERRORS, closefd=False, newline="")
+        return _StdoutText()  # type: ignore[return-value]
     try:
         return open(path, "w", encoding=ENCODING, errors=ERRORS, newline="")
     except OSError as e:
         raise PageOwnerError(f"cannot write {path}: {e.strerror}") from None
 
 
-def _report_skipped(stats: DecodeStats) -> None:
+#: exit status when everything readable was printed but some parts were not
+EXIT_PARTIAL = 3
+
+
+def _report_skipped(stats: DecodeStats) -> int:
+    """Print what was skipped; return the exit status (0, or EXIT_PARTIAL)."""
     summary = stats.summary()
     if summary:
         click.echo(f"drgn-pageowner: warning: {summary}", err=True)
+        return EXIT_PARTIAL
+    return 0
 
 
 def _run(func: Callable[[], Optional[int]]) -> None:
@@ -106,7 +134,12 @@ def _run(func: Callable[[], Optional[int]]) -> None:
 @click.pass_context
 def main(ctx: click.Context, core: Optional[str], vmlinux: Sequence[str], kernel: bool,
          qemu: Optional[str], sample: Optional[str], synthetic: Optional[str], quiet: bool) -> None:
-    """Reproduce the kernel's page_owner from crash dumps and live kernels."""
+    """Reproduce the kernel's page_owner from crash dumps and live kernels.
+
+    Exit status: 0 on success, 1 on an error (one sentence on standard
+    error), 3 when the output is complete except for parts of memory that
+    could not be read (counted in a final warning).
+    """
     ctx.obj = _Target(core, vmlinux, kernel, qemu, sample, quiet, synthetic)
 
 
@@ -137,8 +170,7 @@ def dump(target: _Target, output: Optional[str], fmt: str) -> None:
             out.flush()
             if output not in (None, "-"):
                 out.close()
-        _report_skipped(stats)
-        return 0
+        return _report_skipped(stats)
 
     _run(run)
 
@@ -176,8 +208,7 @@ def stacks(target: _Target, output: Optional[str], threshold: int, which: Option
             out.flush()
             if output not in (None, "-"):
                 out.close()
-        _report_skipped(stats)
-        return 0
+        return _report_skipped(stats)
 
     _run(run)
 

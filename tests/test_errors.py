@@ -1,0 +1,113 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""
+Bad input and unreadable memory: one clear sentence and a non-zero exit, and
+for unreadable parts the rest is still printed with a count of what was
+skipped.
+"""
+
+from __future__ import annotations
+
+from typing import Tuple
+
+import pytest
+from click.testing import CliRunner
+from drgn import FaultError, Program
+
+from drgn_pageowner import DecodeStats, for_each_page_owner, page_owner_text
+from drgn_pageowner import cli as cli_module
+from drgn_pageowner.layout import get_layout
+from drgn_pageowner.sections import get_sections
+from drgn_pageowner.stackdepot import get_stack_depot
+from drgn_pageowner.synthetic import build, small_spec
+
+
+def _fault(address: int, count: int, offset: int, physical: bool) -> bytes:
+    raise FaultError("injected fault", address)
+
+
+def _kernel() -> Tuple[Program, int]:
+    k = build(small_spec("6.12.0"))
+    n = sum(1 for _ in for_each_page_owner(k.prog))
+    # Fresh program: the count above filled the decoder's caches.
+    return build(small_spec("6.12.0")).prog, n
+
+
+def test_unreadable_page_ext_is_skipped_and_counted() -> None:
+    prog, total = _kernel()
+    layout = get_layout(prog)
+    sec = next(s for s in get_sections(prog, layout) if s.page_ext)
+    first = next(rec.pfn for rec in for_each_page_owner(build(small_spec("6.12.0")).prog))
+    # Make the page holding the first record's page_ext entry unreadable.
+    addr = (sec.page_ext + first * layout.ext_stride) & ~0xFFF
+    prog.add_memory_segment(addr, 4096, _fault)
+    stats = DecodeStats()
+    text = page_owner_text(prog, stats)
+    assert stats.unreadable_page_ext > 0
+    printed = text.count("Page allocated via")
+    assert 0 < printed < total
+    assert "page_ext entries were unreadable" in stats.summary()
+
+
+def test_unreadable_stack_depot_skips_records() -> None:
+    k = build(small_spec("6.12.0"))
+    prog = k.prog
+    depot = get_stack_depot(prog)
+    handle = next(h for h in k.stack_handles if h)
+    addr = depot.record_address(handle)
+    assert addr is not None
+    prog.cache.clear()
+    prog.add_memory_segment(addr, 16, _fault)
+    stats = DecodeStats()
+    page_owner_text(prog, stats)
+    assert stats.skipped_records > 0
+    assert "could not be read from the stack depot" in stats.summary()
+
+
+def test_cli_exit_status_partial(monkeypatch: pytest.MonkeyPatch) -> None:
+    k = build(small_spec("6.12.0"))
+    depot = get_stack_depot(k.prog)
+    addr = depot.record_address(next(h for h in k.stack_handles if h))
+    assert addr is not None
+    k.prog.cache.clear()
+    k.prog.add_memory_segment(addr, 16, _fault)
+    monkeypatch.setattr(cli_module, "open_target", lambda **kw: k.prog)
+    result = CliRunner().invoke(cli_module.main, ["--synthetic", "x", "dump"])
+    assert result.exit_code == cli_module.EXIT_PARTIAL
+    assert "Page allocated via" in result.output
+    assert "warning:" in result.output
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-c", "/nonexistent/vmcore", "dump"], "does not exist"),
+        (["dump"], "no target given"),
+        (["--sample", "0.1", "dump"], "no sample image named"),
+        (["--synthetic", "6.12:1G:10", "--sample", "6.12", "dump"], "give only one target"),
+        (["--synthetic", "nonsense", "dump"], "not a synthetic kernel spec"),
+    ],
+)
+def test_cli_errors_are_one_sentence(args: list, message: str) -> None:
+    result = CliRunner().invoke(cli_module.main, args)
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_not_enabled(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = small_spec("6.12.0")
+    spec.page_owner_enabled = False
+    prog = build(spec).prog
+    monkeypatch.setattr(cli_module, "open_target", lambda **kw: prog)
+    result = CliRunner().invoke(cli_module.main, ["--synthetic", "x", "dump"])
+    assert result.exit_code == 1
+    assert "not enabled at boot" in result.output
+
+
+def test_cli_not_a_dump(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bogus = tmp_path / "vmcore"
+    bogus.write_bytes(b"this is not a crash dump" * 100)
+    result = CliRunner().invoke(cli_module.main, ["-c", str(bogus), "dump"])
+    assert result.exit_code == 1
+    assert "could not be opened as a crash dump" in result.output
