@@ -10,9 +10,10 @@ a subcommand. Errors are one sentence on standard error and a non-zero exit.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
-from typing import Callable, Iterable, List, Optional, Sequence, TextIO, Tuple
+from typing import Callable, Iterable, Iterator, List, Optional, Sequence, TextIO, Tuple
 
 import click
 from drgn import Program
@@ -94,6 +95,17 @@ def _open_output(path: Optional[str]) -> TextIO:
         raise PageOwnerError(f"cannot write {path}: {e.strerror}") from None
 
 
+@contextlib.contextmanager
+def output_stream(path: Optional[str]) -> Iterator[TextIO]:
+    """Standard output (``None`` or ``-``) or the file ``path``, flushed and closed."""
+    out = _open_output(path)
+    try:
+        yield out
+    finally:
+        out.flush()
+        out.close()
+
+
 #: exit status when everything readable was printed but some parts were not
 EXIT_PARTIAL = 3
 
@@ -156,20 +168,13 @@ def dump(target: _Target, output: Optional[str], fmt: str) -> None:
     def run() -> int:
         prog = target.program()
         stats = DecodeStats()
-        out = _open_output(output)
-        try:
+        with output_stream(output) as out:
             if fmt == "text":
                 write_page_owner_text(prog, out, stats)
             elif fmt == "json":
-                info = kernel_info(prog)
-                for line in render_jsonl(info, iter_batches(prog, stats=stats)):
-                    out.write(line)
+                out.writelines(render_jsonl(kernel_info(prog), iter_batches(prog, stats=stats)))
             else:
                 out.writelines(render_folded(iter_batches(prog, stats=stats)))
-        finally:
-            out.flush()
-            if output not in (None, "-"):
-                out.close()
         return _report_skipped(stats)
 
     _run(run)
@@ -201,13 +206,8 @@ def stacks(target: _Target, output: Optional[str], threshold: int, which: Option
             entries = read_stack_list(prog, stats)
         else:
             entries = stack_entries_from_records(prog, stats)
-        out = _open_output(output)
-        try:
+        with output_stream(output) as out:
             out.writelines(render_stacks(entries, FILES[which or "show_stacks"], threshold))
-        finally:
-            out.flush()
-            if output not in (None, "-"):
-                out.close()
         return _report_skipped(stats)
 
     _run(run)
