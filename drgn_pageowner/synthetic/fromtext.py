@@ -102,6 +102,7 @@ _GEOMETRIES: Dict[int, Tuple[Tuple[str, int], ...]] = {
 #: ``pff[]`` order (lib/vsprintf.c) and which fields print in decimal
 _PFF_ORDER = ("section", "node", "zone", "lastcpupid", "kasantag")
 _PFF_DECIMAL = ("section", "node", "zone")
+_PFF_MAX_WIDTH = {"node": 10, "zone": 3, "lastcpupid": 32, "kasantag": 8}
 
 # gfp_migratetype(): (gfp & (__GFP_RECLAIMABLE | __GFP_MOVABLE)) >> 3
 _GFP_MOVABLE_MASK = 0x18
@@ -399,21 +400,23 @@ def _field_layout(
     names = [k for k, _ in next(iter(fields.values()))]
     rows = [(flags, dict(vals)) for flags, vals in fields.items()]
 
-    def search(i: int, top: int) -> Optional[List[Tuple[str, int, int]]]:
+    def search(i: int, top: int, limits: Dict[str, int]) -> Optional[List[Tuple[str, int, int]]]:
         if i == len(names):
             return []
         name = names[i]
         need = max(max(vals[name].bit_length() for _, vals in rows), 1)
-        for width in range(need, top + 1):
+        for width in range(need, min(top, limits.get(name, 64)) + 1):
             shift = top - width
             mask = (1 << width) - 1
             if all((flags >> shift) & mask == vals[name] for flags, vals in rows):
-                rest = search(i + 1, shift)
+                rest = search(i + 1, shift, limits)
                 if rest is not None:
                     return [(name, width, shift)] + rest
         return None
 
-    found = search(0, 64)
+    # widths a kernel can have first (NODES_SHIFT <= 10, ZONES_SHIFT <= 3,
+    # KASAN_TAG_WIDTH 8), then any
+    found = search(0, 64, _PFF_MAX_WIDTH) or search(0, 64, {})
     if found is None:
         raise ValueError(
             "no page->flags layout (fields packed from bit 63 down) gives the printed "
