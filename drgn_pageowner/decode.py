@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
-from drgn import FaultError, Program
+from drgn import FaultError, Program, ProgramFlags
 
 from drgn_pageowner.errors import UnsupportedLayoutError
 from drgn_pageowner.kallsyms import get_symbolizer
@@ -191,6 +191,53 @@ def _pageblock_types(
     return mt
 
 
+#: how often a live record is re-read before it is given up as inconsistent
+LIVE_RETRIES = 3
+
+
+def _stable_entries(
+    prog: Program,
+    layout: PageOwnerLayout,
+    sec: Section,
+    lo: int,
+    ext: np.ndarray,
+    idx: np.ndarray,
+    stats: DecodeStats,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """
+    On a live kernel, keep only the selected entries that read the same twice
+    in a row: re-read those that changed (up to :data:`LIVE_RETRIES` times)
+    and drop, counting them, those that never settle.
+    """
+    ext = ext.copy()
+    base = sec.page_ext + lo * layout.ext_stride
+    again, _ = _read_array(prog, base, int(idx[-1]) + 1, layout.ext_dtype)
+    moving = [int(i) for i in idx if ext[i].tobytes() != again[i].tobytes()]
+    dropped = set()
+    for i in moving:
+        previous = again[i].tobytes()
+        for _ in range(LIVE_RETRIES):
+            try:
+                now = prog.read(base + i * layout.ext_stride, layout.ext_stride)
+            except FaultError:
+                break
+            if now == previous:
+                ext[i] = np.frombuffer(now, dtype=layout.ext_dtype)[0]
+                break
+            previous = now
+        else:
+            dropped.add(i)
+            continue
+        # A record that settled in another state may no longer qualify.
+        flags = int(ext[i]["flags"])
+        if not (flags >> layout.owner_bit) & 1 or not int(ext[i]["handle"]):
+            dropped.add(i)
+    if dropped:
+        stats.inconsistent_records += len(dropped)
+        idx = np.array([i for i in idx.tolist() if i not in dropped], dtype=idx.dtype)
+    return ext, idx
+
+
 def _section_records(
     prog: Program,
     layout: PageOwnerLayout,
@@ -200,6 +247,7 @@ def _section_records(
     out_dtype: np.dtype,
     include_freed: bool,
     stats: DecodeStats,
+    live: bool = False,
 ) -> np.ndarray:
     n = hi - lo
     stats.pages_scanned += n
@@ -240,6 +288,8 @@ def _section_records(
     else:
         sel &= allocated & (ext["handle"] != 0)
     idx = np.nonzero(sel)[0]
+    if live and len(idx):
+        ext, idx = _stable_entries(prog, layout, sec, lo, ext, idx, stats)
     out = np.zeros(len(idx), dtype=out_dtype)
     out["pfn"] = idx + lo
     for name in layout.owner_fields:
@@ -404,6 +454,7 @@ def iter_batches(
             memcgs = _MemcgResolver(prog, fmt.memcg_mode)
         except LookupError:
             memcgs = None
+    live = bool(prog.flags & ProgramFlags.IS_LIVE)
     first = layout.min_low_pfn if start_pfn is None else max(start_pfn, 0)
     last = layout.max_pfn if end_pfn is None else min(end_pfn, layout.max_pfn)
     total = sum(max(0, min(s.end_pfn, last) - max(s.start_pfn, first)) for s in sections)
@@ -414,7 +465,7 @@ def iter_batches(
         if lo >= hi:
             continue
         stats.sections += 1
-        recs = _section_records(prog, layout, sec, lo, hi, dtype, include_freed, stats)
+        recs = _section_records(prog, layout, sec, lo, hi, dtype, include_freed, stats, live)
         done += hi - lo
         if progress is not None:
             progress(done, total)

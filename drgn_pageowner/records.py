@@ -91,6 +91,8 @@ class DecodeStats:
     unresolved_stacks: int = 0
     skipped_records: int = 0
     unreadable_memcg: int = 0
+    #: live kernels: records that kept changing while being read
+    inconsistent_records: int = 0
     unresolved_handles: Dict[int, int] = field(default_factory=dict)
 
     @property
@@ -101,6 +103,7 @@ class DecodeStats:
             + self.unreadable_struct_page
             + self.skipped_records
             + self.unreadable_memcg
+            + self.inconsistent_records
         )
 
     def summary(self) -> str:
@@ -116,6 +119,11 @@ class DecodeStats:
             parts.append(
                 f"{self.unreadable_memcg} records lack their memcg line because "
                 "the memcg could not be read"
+            )
+        if self.inconsistent_records:
+            parts.append(
+                f"{self.inconsistent_records} records kept changing while the live kernel "
+                "was read and were left out"
             )
         if self.skipped_records:
             parts.append(
