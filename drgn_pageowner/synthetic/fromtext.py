@@ -325,7 +325,15 @@ def _candidate(release: str, arch: str, page_size: int, pb_order: int) -> _Candi
 
 def _check(c: _Candidate, p: _Parsed) -> Optional[str]:
     """Return why release ``c`` cannot print the text, or None if it can."""
-    fmt, info = c.fmt, c.info
+    why = _check_format(c, p)
+    if why is not None:
+        return "\0" + why
+    return _check_tables(c, p)
+
+
+def _check_format(c: _Candidate, p: _Parsed) -> Optional[str]:
+    """The print formats (header fields, PFN base, memcg lines, orders)."""
+    fmt = c.fmt
     if p.header is not None:
         shape = (fmt.pid, fmt.tgid_comm, fmt.free_ts)
         if p.header != shape:
@@ -336,6 +344,12 @@ def _check(c: _Candidate, p: _Parsed) -> Optional[str]:
         return "it has memcg lines, which only 5.18 and later print"
     if p.order and max(p.order) >= c.nr_orders:
         return f"order {max(p.order)} is above this kernel's largest order {c.nr_orders - 1}"
+    return None
+
+
+def _check_tables(c: _Candidate, p: _Parsed) -> Optional[str]:
+    """The name tables, and the %pGp fields."""
+    fmt, info = c.fmt, c.info
     mtn = info.migratetype_names
     for name in set(p.page_type) | set(p.block_type.values()):
         if name not in mtn and name != "(null)":
@@ -428,20 +442,28 @@ def _field_layout(
 def _choose(p: _Parsed, release: Optional[str], pb_order: int) -> _Candidate:
     geometries = _GEOMETRIES[pb_order]
     releases: Sequence[str] = (release,) if release is not None else CANDIDATE_RELEASES
-    first_reason: Optional[str] = None
+    format_reason: Optional[str] = None
+    table_reason: Optional[str] = None
     for rel in releases:
         for arch, page_size in geometries:
             c = _candidate(rel, arch, page_size, pb_order)
             reason = _check(c, p)
             if reason is None:
                 return c
-            if first_reason is None:
-                first_reason = f"release {rel} ({arch}) cannot print this text: {reason}"
+            if reason.startswith("\0"):
+                format_reason = format_reason or f"release {rel} cannot print this text: {reason[1:]}"
+            else:
+                table_reason = table_reason or (
+                    f"release {rel} ({arch}) prints this text's formats but {reason}"
+                )
     if release is not None:
-        raise ValueError(first_reason or f"release {release} cannot print this text")
-    raise ValueError(
-        f"no supported release prints this text (the first candidate, {first_reason})"
-    )
+        raise ValueError(table_reason or format_reason)
+    if table_reason is None:
+        raise ValueError(
+            "no supported release prints this text's header and PFN line formats "
+            f"(e.g. {format_reason})"
+        )
+    raise ValueError(f"no supported release prints this text: {table_reason}")
 
 
 def guess_release(data: bytes) -> str:
