@@ -83,6 +83,21 @@ class Group:
     handle: Optional[int] = None
 
 
+#: distinct values kept per batch before the partial sums are merged
+_REDUCE_AT = 1 << 20
+
+
+def _count(
+    values: np.ndarray, counts: np.ndarray, pages: np.ndarray
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct ``values`` with the sums of ``counts`` and ``pages`` for each."""
+    uniq, inverse = np.unique(values, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    n = np.bincount(inverse, weights=counts, minlength=len(uniq))
+    p = np.bincount(inverse, weights=pages, minlength=len(uniq))
+    return uniq, np.rint(n).astype(np.int64), np.rint(p).astype(np.int64)
+
+
 def _sort_key(group: Group) -> Tuple[int, int, str]:
     return (-group.pages, -group.records, repr(group.key))
 
@@ -158,11 +173,12 @@ class Aggregator:
         self.page_size = page_size
         self.total_records = 0
         self.total_pages = 0
-        # stack-based groupings: handle -> [records, pages], handle -> stack
-        self._per_handle: Dict[int, List[int]] = {}
+        # per-batch partial sums (distinct values, records, pages), reduced
+        # together when they grow and at the end
+        self._parts: List[Tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._pending = 0
         self._stacks: Dict[int, StackInfo] = {}
-        # other groupings: key -> [records, pages]
-        self._per_key: Dict[Tuple[Cell, ...], List[int]] = {}
+        self._memcg_labels: Dict[int, str] = {}
         self._key_columns: Optional[Tuple[str, ...]] = None
 
     def add(self, batch: RecordBatch) -> None:
@@ -174,38 +190,35 @@ class Aggregator:
         self.total_records += len(recs)
         self.total_pages += int(pages.sum())
         if self.by in ("stack", "module", "allocator"):
-            self._add_handles(batch, pages)
+            values = recs["handle"]
+            self._stacks.update(batch.stacks)
         elif self.by in ("process", "comm"):
-            self._add_process(batch, pages)
+            values = self._process_keys(recs)
         else:
-            self._add_memcg(batch, pages)
+            values = recs["memcg_data"]
+        part = _count(values, np.ones(len(values), dtype=np.int64), pages)
+        if self.by == "memcg":
+            for value in part[0].tolist():
+                if value not in self._memcg_labels:
+                    self._memcg_labels[value] = memcg_label(batch, value)
+        self._parts.append(part)
+        self._pending += len(part[0])
+        if self._pending > _REDUCE_AT:
+            self._reduce()
 
-    @staticmethod
-    def _count(values: np.ndarray, pages: np.ndarray) -> Tuple[np.ndarray, List[int], List[int]]:
-        uniq, inverse = np.unique(values, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        counts = np.bincount(inverse, minlength=len(uniq))
-        sums = np.bincount(inverse, weights=pages, minlength=len(uniq))
-        return uniq, counts.tolist(), [int(round(x)) for x in sums.tolist()]
+    def _reduce(self) -> Tuple[np.ndarray, List[int], List[int]]:
+        if not self._parts:
+            return np.zeros(0), [], []
+        if len(self._parts) > 1:
+            values = np.concatenate([p[0] for p in self._parts])
+            counts = np.concatenate([p[1] for p in self._parts])
+            sums = np.concatenate([p[2] for p in self._parts])
+            self._parts = [_count(values, counts, sums)]
+        self._pending = len(self._parts[0][0])
+        uniq, counts, sums = self._parts[0]
+        return uniq, counts.tolist(), sums.tolist()
 
-    def _add_handles(self, batch: RecordBatch, pages: np.ndarray) -> None:
-        uniq, counts, sums = self._count(batch.records["handle"], pages)
-        for handle, n, p in zip(uniq.tolist(), counts, sums):
-            acc = self._per_handle.setdefault(handle, [0, 0])
-            acc[0] += n
-            acc[1] += p
-            if handle not in self._stacks:
-                stack = batch.stacks.get(handle)
-                if stack is not None:
-                    self._stacks[handle] = stack
-
-    def _add_key(self, key: Tuple[Cell, ...], n: int, p: int) -> None:
-        acc = self._per_key.setdefault(key, [0, 0])
-        acc[0] += n
-        acc[1] += p
-
-    def _add_process(self, batch: RecordBatch, pages: np.ndarray) -> None:
-        recs = batch.records
+    def _process_keys(self, recs: np.ndarray) -> np.ndarray:
         names = recs.dtype.names or ()
         wanted = ("comm",) if self.by == "comm" else ("pid", "tgid", "comm")
         present = tuple(n for n in wanted if n in names)
@@ -215,26 +228,44 @@ class Aggregator:
                 "(pid from Linux 5.11, comm from 5.18)"
             )
         self._key_columns = present
+        if len(present) == 1:
+            return recs[present[0]]
         compact = np.zeros(len(recs), dtype=[(f, recs.dtype[f]) for f in present])
         for f in present:
             compact[f] = recs[f]
-        uniq, counts, sums = self._count(compact, pages)
-        comms = comm_strings(uniq["comm"]) if "comm" in present else None
-        for i, (n, p) in enumerate(zip(counts, sums)):
-            key: List[Cell] = []
-            for name in present:
-                key.append(comms[i] if name == "comm" and comms is not None else int(uniq[name][i]))
-            self._add_key(tuple(key), n, p)
+        return compact
 
-    def _add_memcg(self, batch: RecordBatch, pages: np.ndarray) -> None:
-        uniq, counts, sums = self._count(batch.records["memcg_data"], pages)
+    def _process_groups(self) -> List[Group]:
+        uniq, counts, sums = self._reduce()
+        present = self._key_columns or ()
+        if len(present) == 1:
+            columns = {present[0]: uniq}
+        else:
+            columns = {name: uniq[name] for name in present}
+        decoded: Dict[str, List[Cell]] = {}
+        for name, column in columns.items():
+            decoded[name] = list(comm_strings(column)) if name == "comm" else column.tolist()
+        merged: Dict[Tuple[Cell, ...], List[int]] = {}
+        for i, (n, p) in enumerate(zip(counts, sums)):
+            key = tuple(decoded[name][i] for name in present)
+            acc = merged.setdefault(key, [0, 0])
+            acc[0] += n
+            acc[1] += p
+        return [Group(k, v[0], v[1]) for k, v in merged.items()]
+
+    def _memcg_groups(self) -> List[Group]:
+        uniq, counts, sums = self._reduce()
+        merged: Dict[Tuple[Cell, ...], List[int]] = {}
         for value, n, p in zip(uniq.tolist(), counts, sums):
-            self._add_key((memcg_label(batch, value),), n, p)
+            acc = merged.setdefault((self._memcg_labels[value],), [0, 0])
+            acc[0] += n
+            acc[1] += p
+        return [Group(k, v[0], v[1]) for k, v in merged.items()]
 
     def _stack_groups(self) -> List[Group]:
+        uniq, counts, sums = self._reduce()
         merged: Dict[Tuple[Cell, ...], List[int]] = {}
-        for handle in sorted(self._per_handle):
-            n, p = self._per_handle[handle]
+        for handle, n, p in zip(uniq.tolist(), counts, sums):
             stack = self._stacks.get(handle)
             key: Tuple[Cell, ...] = tuple(stack.symbols) if stack is not None else ()
             acc = merged.setdefault(key, [0, 0, handle])
@@ -247,8 +278,9 @@ class Aggregator:
         if self.by == "stack":
             groups = self._stack_groups()
         elif self.by in ("module", "allocator"):
+            uniq, counts, sums = self._reduce()
             per: Dict[Tuple[Cell, ...], List[int]] = {}
-            for handle, (n, p) in self._per_handle.items():
+            for handle, n, p in zip(uniq.tolist(), counts, sums):
                 stack = self._stacks.get(handle)
                 symbols = stack.symbols if stack is not None else ()
                 if self.by == "module":
@@ -260,8 +292,10 @@ class Aggregator:
                     acc[0] += n
                     acc[1] += p
             groups = [Group(k, v[0], v[1]) for k, v in per.items()]
+        elif self.by == "memcg":
+            groups = self._memcg_groups()
         else:
-            groups = [Group(k, v[0], v[1]) for k, v in self._per_key.items()]
+            groups = self._process_groups()
         groups.sort(key=_sort_key)
         columns = self._key_columns or _KEY_COLUMNS[self.by]
         return Aggregate(
