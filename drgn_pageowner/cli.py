@@ -311,6 +311,15 @@ def samples() -> None:
         click.echo(f"{sample.name}\t{sample.path}")
 
 
+def _register_subcommands() -> None:
+    from drgn_pageowner.cli_reports import register as register_reports
+
+    register_reports(main)
+
+
+_register_subcommands()
+
+
 def run_cli(argv: List[str]) -> None:  # pragma: no cover - convenience for python -m
     main.main(args=argv, prog_name="drgn-pageowner")
 

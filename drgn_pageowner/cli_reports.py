@@ -33,7 +33,7 @@ from drgn_pageowner.layout import get_layout
 from drgn_pageowner.records import DecodeStats, KernelInfo, RecordBatch
 from drgn_pageowner.render import table as table_render
 from drgn_pageowner.render.flamegraph import render_svg
-from drgn_pageowner.render.structured import _symbol_name, folded_counts, render_jsonl
+from drgn_pageowner.render.structured import folded_counts, render_jsonl, symbol_name
 from drgn_pageowner.reports import (
     GROUPINGS,
     STATES,
@@ -144,7 +144,7 @@ def _table_chunks(table: Table, fmt: str) -> Iterator[str]:
 
 
 def _folded_key(symbols: Iterable[object]) -> str:
-    return ";".join(_symbol_name(str(s)).replace(";", ":") for s in reversed(list(symbols)))
+    return ";".join(symbol_name(str(s)).replace(";", ":") for s in reversed(list(symbols)))
 
 
 def _only_groups(batches: List[RecordBatch], agg: Aggregate) -> List[RecordBatch]:

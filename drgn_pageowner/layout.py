@@ -137,6 +137,8 @@ class PageOwnerLayout:
     #: ``struct mem_section`` has ``usage`` (v5.3+) rather than ``pageblock_flags``
     section_has_usage: bool
     owner_fields: Tuple[str, ...] = field(default_factory=tuple)
+    #: ``page_owner_ops.size`` (``sizeof(struct page_owner)``), 0 before v4.9
+    owner_size: int = 0
 
     @property
     def pages_per_section(self) -> int:
@@ -428,6 +430,13 @@ def _pageblock_bits(prog: Program) -> Tuple[int, int, Optional[int]]:
     return nr, mask, _enum_value(prog, "PB_migrate_isolate")
 
 
+def _owner_size(prog: Program) -> int:
+    try:
+        return int(prog["page_owner_ops"].size.value_())
+    except (KeyError, LookupError, AttributeError, FaultError):
+        return 0
+
+
 def get_layout(prog: Program) -> PageOwnerLayout:
     """
     Discover (once, then cached in ``prog.cache``) the page_owner layout.
@@ -514,6 +523,7 @@ def _discover(prog: Program) -> PageOwnerLayout:
         usage_pageblock_offset=usage_off,
         section_has_usage=has_usage,
         owner_fields=fields,
+        owner_size=_owner_size(prog),
     )
 
 

@@ -160,6 +160,11 @@ class StackDepot:
         return None
 
     @property
+    def pools_in_use(self) -> Optional[int]:
+        """Number of depot pools in use (None if the kernel does not say)."""
+        return self._bound
+
+    @property
     def record_count_offset(self) -> Optional[int]:
         """Offset of ``stack_record.count`` (v6.8+), None before."""
         return self._off_count

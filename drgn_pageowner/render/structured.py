@@ -19,7 +19,7 @@ from drgn_pageowner.records import KernelInfo, RecordBatch, StackInfo
 from drgn_pageowner.render.debugfs import ENCODING, ERRORS, gfp_migratetype
 from drgn_pageowner.textformat import format_flags
 
-__all__ = ("render_jsonl", "render_folded", "folded_counts")
+__all__ = ("render_jsonl", "render_folded", "folded_counts", "symbol_name")
 
 _INT_FIELDS = (
     "order", "last_migrate_reason", "gfp_mask", "handle", "free_handle", "ts_nsec",
@@ -73,7 +73,7 @@ def render_jsonl(info: KernelInfo, batches: Iterable[RecordBatch]) -> Iterator[s
             yield json.dumps(obj, ensure_ascii=False) + "\n"
 
 
-def _symbol_name(symbol: str) -> str:
+def symbol_name(symbol: str) -> str:
     """``name+0x1/0x2 [mod]`` -> ``name [mod]`` (frames fold by function)."""
     name, _, rest = symbol.partition("+")
     module = rest.partition(" ")[2]
@@ -94,7 +94,7 @@ def folded_counts(batches: Iterable[RecordBatch]) -> "Counter[str]":
             stack = batch.stacks.get(handle)
             if stack is None:
                 continue
-            key = ";".join(_symbol_name(s).replace(";", ":") for s in reversed(stack.symbols))
+            key = ";".join(symbol_name(s).replace(";", ":") for s in reversed(stack.symbols))
             counts[key] += pages
     return counts
 
