@@ -521,8 +521,13 @@ def default_jobs() -> int:
 
 def _mp_context() -> Any:
     # Not fork: the parent may run threads (a Dask client, a progress bar).
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        # Workers fork from a server that has imported the decoder once
+        # (only effective before the server first starts).
+        ctx.set_forkserver_preload([__name__])
+        return ctx
+    return multiprocessing.get_context("spawn")
 
 
 _DIED = (
@@ -599,7 +604,7 @@ def _run_dask(
         futures = {
             client.submit(func, specs[i], options, pure=False, retries=0): i for i in todo
         }
-        for fut in distributed.as_completed(list(futures)):
+        for fut in distributed.as_completed(list(futures), loop=client.loop):
             i = futures[fut]
             try:
                 results[i] = fut.result()
