@@ -88,6 +88,9 @@ _MAX_DUMP_COLUMNS = 6
 
 _KDUMP_SIGNATURES = (b"KDUMP   ", b"DISKDUMP")
 
+#: how long to try to reach a Dask scheduler
+DASK_CONNECT_TIMEOUT = "20s"
+
 
 # ---------------------------------------------------------------------------
 # What to read
@@ -595,7 +598,7 @@ def _run_dask(
     distributed = _import_distributed()
     todo = [i for i in range(len(specs)) if i not in results]
     try:
-        client = distributed.Client(address, timeout="20s", set_as_default=False)
+        client = distributed.Client(address, timeout=DASK_CONNECT_TIMEOUT, set_as_default=False)
     except Exception as e:
         raise PageOwnerError(
             f"could not connect to the Dask scheduler at {address}: {str(e).rstrip('.')}"

@@ -301,6 +301,17 @@ def test_missing_dask_is_one_sentence(fleet_dir: Path, monkeypatch: pytest.Monke
     )
 
 
+def test_unreachable_scheduler_is_one_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(batch_mod, "DASK_CONNECT_TIMEOUT", "1s")
+    with pytest.raises(PageOwnerError, match=r"^could not connect to the Dask scheduler at "
+                       r"tcp://127\.0\.0\.1:1: "):
+        run_batch([DumpSpec("synthetic", "6.12:128M:10", name="x")],
+                  BatchOptions(str(tmp_path)), scheduler="tcp://127.0.0.1:1")
+
+
 def test_dump_json_report(tmp_path: Path) -> None:
     from drgn_pageowner.decode import iter_batches, kernel_info
     from drgn_pageowner.render.structured import render_jsonl
