@@ -22,8 +22,8 @@ It is plain Python: ``\\r`` and spaces, no terminal library.
             ...
 
 A bar shares the terminal with standard output: a command that prints its
-output on the same terminal while walking (``dump`` without ``-o``) should not
-enable one.
+output while walking should not enable one when :func:`output_on_terminal`
+says that output goes to a terminal.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import sys
 import time
 from typing import Callable, Iterator, Optional, TextIO
 
-__all__ = ("ProgressBar", "progress_callback", "progress_bar", "is_terminal")
+__all__ = ("ProgressBar", "progress_callback", "progress_bar", "is_terminal", "output_on_terminal")
 
 #: seconds between two redraws (about ten per second at most)
 MIN_INTERVAL = 0.1
@@ -50,6 +50,15 @@ def is_terminal(stream: Optional[TextIO]) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError, OSError):
         return False
+
+
+def output_on_terminal(output: Optional[str]) -> bool:
+    """
+    Whether a command's output (``-o FILE``; None or ``-`` for standard
+    output) goes to a terminal, where a bar drawn while the output streams
+    would mix with it.
+    """
+    return output in (None, "-") and is_terminal(sys.stdout)
 
 
 def _human(n: float) -> str:

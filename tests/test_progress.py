@@ -9,7 +9,14 @@ from typing import List
 
 import pytest
 
-from drgn_pageowner.progress import ProgressBar, _duration, _human, progress_bar, progress_callback
+from drgn_pageowner.progress import (
+    ProgressBar,
+    _duration,
+    _human,
+    output_on_terminal,
+    progress_bar,
+    progress_callback,
+)
 
 
 class FakeTTY(io.StringIO):
@@ -127,6 +134,14 @@ def test_broken_terminal_does_not_break_the_walk() -> None:
     tty.close()
     bar(1, 10)  # ValueError from the closed stream is swallowed
     assert bar.closed
+
+
+def test_output_on_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdout", FakeTTY())
+    assert output_on_terminal(None) and output_on_terminal("-")
+    assert not output_on_terminal("out.txt")
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert not output_on_terminal(None)
 
 
 def test_helpers() -> None:
