@@ -82,9 +82,10 @@ def _duration(seconds: float) -> str:
 
 def _width(stream: TextIO) -> int:
     try:
-        return os.get_terminal_size(stream.fileno()).columns
+        columns = os.get_terminal_size(stream.fileno()).columns
     except (AttributeError, ValueError, OSError):
-        return 80
+        columns = 0
+    return columns if columns > 0 else 80  # a pty without a size says 0
 
 
 class ProgressBar:

@@ -81,6 +81,8 @@ def test_bar_text_rate_and_eta() -> None:
     assert len(text) < 100
     # narrow terminals: cut, never wrapped
     assert len(ProgressBar(FakeTTY(), width=30).line(1, 2, 1.0)) <= 29
+    # a stream without a terminal size: 80 columns
+    assert 60 < len(ProgressBar(FakeTTY()).line(1, 2, 1.0)) <= 79
 
 
 def test_throttled_to_ten_per_second_and_erased_at_the_end() -> None:
