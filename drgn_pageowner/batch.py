@@ -362,8 +362,9 @@ def unique_names(specs: Sequence[DumpSpec]) -> List[DumpSpec]:
 def plain_vmlinux(path: str) -> str:
     """
     ``path`` itself, or for ``*.xz`` its decompressed copy in
-    ``$XDG_CACHE_HOME/drgn-pageowner`` (made once; safe when several workers
-    ask for the same file at the same time).
+    ``$XDG_CACHE_HOME/drgn-pageowner`` (made once, shared with
+    :class:`~drgn_pageowner.target.Sample`; safe when several workers ask for
+    the same file at the same time).
     """
     if not path.endswith(".xz"):
         return path
@@ -376,7 +377,8 @@ def plain_vmlinux(path: str) -> str:
     key = hashlib.sha256(
         f"{packed.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()
     ).hexdigest()[:16]
-    out = cache / f"{packed.name[: -len('.xz')]}-{key}"
+    # FOLDER-NAME-KEY: for vmcores/NAME/vmlinux.xz the very file --sample NAME uses
+    out = cache / f"{packed.resolve().parent.name}-{packed.name[: -len('.xz')]}-{key}"
     if out.exists():
         return str(out)
     tmp = cache / f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
