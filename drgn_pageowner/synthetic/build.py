@@ -885,8 +885,7 @@ class _Builder:
             flags[alloc] |= np.uint64(self.bit_alloc)
         else:
             flags[alloc] = np.uint64(self.bit_owner)
-        sub = arr[has]
-        sub["flags"] = flags
+        arr["flags"][has] = flags
         names = self.ext_dtype.names or ()
         gfp = np.where(early, 0, recs["gfp"][r])
         order = np.where(early, 0, recs["order"][r])
@@ -907,10 +906,9 @@ class _Builder:
             if name == "flags":
                 continue
             if name == "comm":
-                sub["comm"] = self.comm_table[recs["comm"][r]]
+                arr["comm"][has] = self.comm_table[recs["comm"][r]]
             else:
-                sub[name] = cols[name]
-        arr[has] = sub
+                arr[name][has] = cols[name]
         return arr
 
     # ----------------------------------------------------------------- zones
