@@ -315,7 +315,9 @@ def resolve_stacks(prog: Program, handles: Iterable[int], stats: Optional[Decode
     symbolizer = get_symbolizer(prog)
     out: Dict[int, StackInfo] = {}
     wanted = [h for h in handles if h]
-    fetched: Dict[int, Optional[List[int]]] = {h: depot.fetch(h) for h in wanted if h not in cache}
+    fetched: Dict[int, Optional[List[int]]] = {
+        h: depot.fetch(h) for h in set(wanted).difference(cache)
+    }
     names = symbolizer.sprint_symbols([pc for pcs in fetched.values() if pcs for pc in pcs])
     for handle, pcs in fetched.items():
         cache[handle] = None if pcs is None else StackInfo(
@@ -475,7 +477,7 @@ def iter_batches(
         if "free_handle" in layout.owner_fields and include_freed:
             handles |= set(np.unique(recs["free_handle"]).tolist())
         stacks = resolve_stacks(prog, handles, stats)
-        keep = np.fromiter((h in stacks for h in recs["handle"].tolist()), dtype=bool, count=len(recs))
+        keep = np.isin(recs["handle"], np.fromiter(stacks, dtype=recs["handle"].dtype, count=len(stacks)))
         if include_freed:
             keep |= recs["handle"] == 0
         if not keep.all():
