@@ -23,6 +23,7 @@ from drgn_pageowner.decode import iter_batches, kernel_info, read_page
 from drgn_pageowner.errors import PageOwnerError
 from drgn_pageowner.helpers import write_page_owner_text
 from drgn_pageowner.layout import get_layout
+from drgn_pageowner.progress import output_on_terminal, progress_bar
 from drgn_pageowner.records import DecodeStats
 from drgn_pageowner.render.debugfs import ENCODING, ERRORS, DebugfsRenderer
 from drgn_pageowner.render.dumppage import render_dump_page_owner, render_page_summary
@@ -168,13 +169,15 @@ def dump(target: _Target, output: Optional[str], fmt: str) -> None:
     def run() -> int:
         prog = target.program()
         stats = DecodeStats()
-        with output_stream(output) as out:
+        show = not target.quiet and not output_on_terminal(output)
+        with output_stream(output) as out, progress_bar(show) as progress:
             if fmt == "text":
-                write_page_owner_text(prog, out, stats)
+                write_page_owner_text(prog, out, stats, progress)
             elif fmt == "json":
-                out.writelines(render_jsonl(kernel_info(prog), iter_batches(prog, stats=stats)))
+                batches = iter_batches(prog, stats=stats, progress=progress)
+                out.writelines(render_jsonl(kernel_info(prog), batches))
             else:
-                out.writelines(render_folded(iter_batches(prog, stats=stats)))
+                out.writelines(render_folded(iter_batches(prog, stats=stats, progress=progress)))
         return _report_skipped(stats)
 
     _run(run)
@@ -205,7 +208,8 @@ def stacks(target: _Target, output: Optional[str], threshold: int, which: Option
         if has_stack_list(prog) and not from_records:
             entries = read_stack_list(prog, stats)
         else:
-            entries = stack_entries_from_records(prog, stats)
+            with progress_bar(not target.quiet) as progress:
+                entries = stack_entries_from_records(prog, stats, progress)
         with output_stream(output) as out:
             out.writelines(render_stacks(entries, FILES[which or "show_stacks"], threshold))
         return _report_skipped(stats)
@@ -257,6 +261,8 @@ def sort(target: _Target, args: Tuple[str, ...]) -> None:
             blocks = renderer.render(iter_batches(prog))
             if argv:
                 argv.insert(len(argv) - 1, "-")
+        if compat not in ("7.2", "6.12", "6.1"):
+            raise PageOwnerError(f"--compat {compat} is not known (7.2, 6.12 or 6.1)")
         stdout = sys.stdout.buffer
         return sort_main(argv, stdin=sys.stdin.buffer, stdout=stdout, stderr=sys.stderr.buffer,
                          compat=compat, blocks=blocks, prog="drgn-pageowner sort",
@@ -312,9 +318,11 @@ def samples() -> None:
 
 
 def _register_subcommands() -> None:
+    from drgn_pageowner.cli_batch import register as register_batch
     from drgn_pageowner.cli_reports import register as register_reports
 
     register_reports(main)
+    register_batch(main)
 
 
 _register_subcommands()

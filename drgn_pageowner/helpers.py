@@ -18,12 +18,12 @@ True
 
 from __future__ import annotations
 
-from typing import Iterator, Optional, TextIO
+from typing import Callable, Iterator, Optional, TextIO
 
 from drgn import Program
 
-from drgn_pageowner.decode import iter_batches, kernel_info
-from drgn_pageowner.layout import page_owner_built, page_owner_enabled
+from drgn_pageowner.decode import iter_batches, kernel_info, read_page
+from drgn_pageowner.layout import get_layout, page_owner_built, page_owner_enabled
 from drgn_pageowner.records import DecodeStats, PageOwnerRecord, RecordBatch
 from drgn_pageowner.render.debugfs import DebugfsRenderer
 
@@ -74,17 +74,24 @@ def for_each_page_owner(
 
 def page_owner_record(prog: Program, pfn: int) -> Optional[PageOwnerRecord]:
     """
-    Return the page_owner record of one page frame, allocated or freed.
+    Return the page_owner record of one page frame, as ``__dump_page_owner()``
+    sees it: allocated or freed, head or tail page of an allocation.
+
+    >>> rec = page_owner_record(prog, 0x1a2b3)
+    >>> rec.allocated, rec.order, rec.stack.symbols[:2]
 
     :param prog: the kernel
-    :param pfn: page frame number
-    :return: the record, or None if the page has no owner information
+    :param pfn: page frame number (see :func:`drgn_pageowner.address.resolve_pfn`
+        for addresses and ``struct page *``)
+    :return: the record, or None if the page has no page_ext entry or never had
+        an owner (``PAGE_EXT_OWNER`` clear)
     """
-    for batch in iter_batches(prog, include_freed=True, start_pfn=pfn, end_pfn=pfn + 1):
-        for rec in batch:
-            if rec.pfn == pfn:
-                return rec
-    return None
+    batch = read_page(prog, pfn)
+    if batch is None:
+        return None
+    if not (int(batch.records[0]["ext_flags"]) >> get_layout(prog).owner_bit) & 1:
+        return None
+    return batch.record(0)
 
 
 def page_owner_text(prog: Program, stats: Optional[DecodeStats] = None) -> str:
@@ -101,15 +108,21 @@ def page_owner_text(prog: Program, stats: Optional[DecodeStats] = None) -> str:
     return "".join(renderer.render(iter_batches(prog, stats=stats)))
 
 
-def write_page_owner_text(prog: Program, out: TextIO, stats: Optional[DecodeStats] = None) -> int:
+def write_page_owner_text(
+    prog: Program,
+    out: TextIO,
+    stats: Optional[DecodeStats] = None,
+    progress: Optional[Callable[[int, int], None]] = None,
+) -> int:
     """
     Stream the debugfs text to ``out`` (bounded memory on large machines).
 
+    :param progress: called with (pages done, pages total) as the walk goes
     :return: the number of records written
     """
     renderer = DebugfsRenderer(kernel_info(prog))
     count = 0
-    for batch in iter_batches(prog, stats=stats):
+    for batch in iter_batches(prog, stats=stats, progress=progress):
         out.write("".join(renderer.render_batch(batch)))
         count += len(batch)
     return count

@@ -13,7 +13,7 @@ On older kernels the same figures are computed from the records.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from drgn import FaultError, Program
 
@@ -93,7 +93,11 @@ def read_stack_list(prog: Program, stats: Optional[DecodeStats] = None) -> List[
     return entries
 
 
-def stack_entries_from_records(prog: Program, stats: Optional[DecodeStats] = None) -> List[StackEntry]:
+def stack_entries_from_records(
+    prog: Program,
+    stats: Optional[DecodeStats] = None,
+    progress: Optional[Callable[[int, int], None]] = None,
+) -> List[StackEntry]:
     """
     Compute per-stack allocated base pages from the records, for kernels
     without ``stack_list``: the sum of ``1 << order`` over allocated records,
@@ -101,7 +105,7 @@ def stack_entries_from_records(prog: Program, stats: Optional[DecodeStats] = Non
     """
     pages: Dict[int, int] = {}
     stacks: Dict[int, StackInfo] = {}
-    for batch in iter_batches(prog, stats=stats):
+    for batch in iter_batches(prog, stats=stats, progress=progress):
         recs = batch.records
         for handle, order in zip(recs["handle"].tolist(), recs["order"].tolist()):
             pages[handle] = pages.get(handle, 0) + (1 << order)

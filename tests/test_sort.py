@@ -342,22 +342,3 @@ def test_max_size_hack(tmp_path: Path) -> None:
     # the 6.1 tool merges consecutive identical blocks before checking max_size
     same = recs.splitlines(keepends=True)[:3] * 40
     assert _main(["-", "-"], "6.1", stdin=io.BytesIO("".join(same).encode()))[0] == 0
-
-
-def test_speed_12000_records() -> None:
-    """Guard against pathological slowness (typically ~0.15 s per run on a 2-core VM)."""
-    import sys
-    import time
-
-    sys.path.insert(0, str(FIXTURES))
-    try:
-        import make_inputs  # type: ignore[import-not-found]
-    finally:
-        sys.path.remove(str(FIXTURES))
-    blocks = parse_blocks(make_inputs.random_text("6.12", 1, 12000))
-    assert len(blocks) == 12000
-    for argv in (["i", "o"], ["-m", "i", "o"], ["--cull", "st", "i", "o"], ["-a", "i", "o"]):
-        opts, _ = SortOptions.from_argv(argv)
-        start = time.perf_counter()
-        run_sort(blocks, opts)
-        assert time.perf_counter() - start < 3.0, argv
