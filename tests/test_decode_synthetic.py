@@ -186,3 +186,23 @@ def test_pageblock_migratetypes_match_description() -> None:
         assert rec.pageblock_migratetype == spec.pageblock_migratetypes[rec.pfn >> order], hex(rec.pfn)
         checked += 1
     assert checked > 100
+
+
+def test_one_page_record_head_tail_and_freed(kernel) -> None:  # type: ignore[no-untyped-def]
+    """page_owner_record() sees every page of an allocation, and freed pages (v5.4+)."""
+    from drgn_pageowner import page_owner_record
+
+    layout = get_layout(kernel.prog)
+    records = [r for r in _records(kernel.spec) if not r.early and r.stack is not None]
+    big = next((r for r in records if r.allocated and r.order >= 1), None)
+    if big is not None:
+        for pfn in (big.pfn, big.pfn + (1 << big.order) - 1):
+            rec = page_owner_record(kernel.prog, pfn)
+            if layout.allocated_bit is None and pfn != big.pfn:
+                continue  # before v5.4 only the first page carries the record
+            assert rec is not None and rec.order == big.order and rec.gfp_mask == big.gfp
+    if layout.allocated_bit is not None:
+        freed = next((r for r in records if not r.allocated), None)
+        if freed is not None:
+            rec = page_owner_record(kernel.prog, freed.pfn)
+            assert rec is not None and not rec.allocated
