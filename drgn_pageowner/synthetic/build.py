@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import struct
 from array import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -192,7 +192,12 @@ def _gfp_migratetype(gfp: np.ndarray, bits: Dict[str, int]) -> np.ndarray:
 class _Builder:
     def __init__(self, spec: KernelSpec) -> None:
         self.spec = spec
-        self.f = f = facts_for(spec.release, spec.arch, spec.page_size, trie=spec.trie)
+        f = facts_for(spec.release, spec.arch, spec.page_size, trie=spec.trie)
+        if not spec.hugetlb:
+            # without CONFIG_HUGETLB_PAGE (and no THP pageblock order)
+            # pageblock_order is MAX_PAGE_ORDER (MAX_ORDER - 1 before 6.4)
+            f = replace(f, pageblock_order=f.nr_orders - 1)
+        self.f = f
         arch = Architecture.X86_64 if f.arch == "x86_64" else Architecture.AARCH64
         self.prog = Program(
             Platform(arch, PlatformFlags.IS_64_BIT | PlatformFlags.IS_LITTLE_ENDIAN)
@@ -1076,7 +1081,8 @@ class _Builder:
         # Synthetic kernels model CONFIG_HUGETLB_PAGE (pageblock_order is
         # HUGETLB_PAGE_ORDER, see Facts.pageblock_order): hugetlb's hstates
         # array is what tells a reader so.
-        self.add_object("hstates", "unsigned long [2]", kind="B")
+        if spec.hugetlb:
+            self.add_object("hstates", "unsigned long [2]", kind="B")
         # name tables
         self._name_table("gfpflag_names", tables.gfpflag_names(f.version, f.arch))
         self._name_table("pageflag_names", tables.pageflag_names(f.version, f.arch))

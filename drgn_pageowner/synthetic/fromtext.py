@@ -50,7 +50,9 @@ array) its ``for_each_present_section()`` reads one root past the array, so
 5.13 or later; without fields, an empty text or a text with no record that
 tells, the newest fitting release of the list is taken. ``Block`` numbers give
 ``pageblock_order``: 9 is x86_64 with 4 KiB pages (arm64 4 KiB if only its
-page flag names fit), 11 arm64 with 16 KiB pages, 13 arm64 with 64 KiB pages.
+page flag names fit), 10 the same without ``CONFIG_HUGETLB_PAGE``
+(``pageblock_order`` is then the largest buddy order), 11 arm64 with 16 KiB
+pages, 13 arm64 with 64 KiB pages.
 
 Name tables are never extended: a gfp mask, page flags word, migratetype or
 migrate reason that the chosen release's table would print differently is a
@@ -92,11 +94,12 @@ CANDIDATE_RELEASES: Tuple[str, ...] = (
     "5.14.0", "5.13.0", "5.11.0", "5.7.0", "5.1.0", "4.18.0", "4.15.0", "4.13.0", "4.10.0",
 )  # fmt: skip
 
-#: pageblock_order -> (arch, page size) candidates
-_GEOMETRIES: Dict[int, Tuple[Tuple[str, int], ...]] = {
-    9: (("x86_64", 4096), ("arm64", 4096)),
-    11: (("arm64", 16384),),
-    13: (("arm64", 65536),),
+#: pageblock_order -> (arch, page size, CONFIG_HUGETLB_PAGE) candidates
+_GEOMETRIES: Dict[int, Tuple[Tuple[str, int, bool], ...]] = {
+    9: (("x86_64", 4096, True), ("arm64", 4096, True)),
+    10: (("x86_64", 4096, False), ("arm64", 4096, False)),
+    11: (("arm64", 16384, True),),
+    13: (("arm64", 65536, True),),
 }
 
 #: ``pff[]`` order (lib/vsprintf.c) and which fields print in decimal
@@ -284,9 +287,10 @@ def _pageblock_order(p: _Parsed) -> int:
     for order in _GEOMETRIES:
         if all(pfn >> order == block for block, pfn in p.block_pfn.items()):
             return order
-    block, pfn = next(iter(p.block_pfn.items()))
+    block, pfn = next((b, pfn) for b, pfn in p.block_pfn.items() if pfn >> 9 != b)
     raise ValueError(
-        f"no supported pageblock order (9, 11, 13) turns PFN {pfn:#x} into Block {block}"
+        "no supported pageblock order (9, 10, 11, 13) gives every record's Block number "
+        f"(PFN {pfn:#x} is in Block {block})"
     )
 
 
@@ -295,6 +299,7 @@ class _Candidate:
     release: str
     arch: str
     page_size: int
+    hugetlb: bool
     fmt: TextFormat
     info: KernelInfo
     nr_orders: int
@@ -302,7 +307,9 @@ class _Candidate:
     fields: Dict[int, List[Tuple[str, int]]] = field(default_factory=dict)
 
 
-def _candidate(release: str, arch: str, page_size: int, pb_order: int) -> _Candidate:
+def _candidate(
+    release: str, arch: str, page_size: int, hugetlb: bool, pb_order: int
+) -> _Candidate:
     f = facts_for(release, arch, page_size)
     v = f.version
     pageflags = dict(tables.pageflags_enum(v, arch))
@@ -320,7 +327,7 @@ def _candidate(release: str, arch: str, page_size: int, pb_order: int) -> _Candi
         page_group_by_mobility_disabled=False,
         has_memcg=True,
     )
-    return _Candidate(release, arch, page_size, text_format(info), info, f.nr_orders)
+    return _Candidate(release, arch, page_size, hugetlb, text_format(info), info, f.nr_orders)
 
 
 def _check(c: _Candidate, p: _Parsed) -> Optional[str]:
@@ -445,8 +452,8 @@ def _choose(p: _Parsed, release: Optional[str], pb_order: int) -> _Candidate:
     format_reason: Optional[str] = None
     table_reason: Optional[str] = None
     for rel in releases:
-        for arch, page_size in geometries:
-            c = _candidate(rel, arch, page_size, pb_order)
+        for arch, page_size, hugetlb in geometries:
+            c = _candidate(rel, arch, page_size, hugetlb, pb_order)
             reason = _check(c, p)
             if reason is None:
                 return c
@@ -652,5 +659,6 @@ def spec_from_text(data: bytes, release: Optional[str] = None) -> KernelSpec:
         min_low_pfn=min_low_pfn,
         max_pfn=max_pfn,
         raw_page_flags=True,
+        hugetlb=c.hugetlb,
         page_flags_fields=layout,
     )

@@ -326,6 +326,9 @@ class KernelSpec:
         ``(name, width, shift)`` for ``section``, ``node``, ``zone``,
         ``lastcpupid``, ``kasantag`` (missing ones have width 0); None keeps
         the builder's own layout
+    :param hugetlb: ``CONFIG_HUGETLB_PAGE`` (``hstates`` exists and
+        ``pageblock_order`` is ``HUGETLB_PAGE_ORDER``); without it
+        ``pageblock_order`` is the largest buddy order
     """
 
     release: str = "6.12.0"
@@ -348,3 +351,4 @@ class KernelSpec:
     hostname: str = "synthetic"
     raw_page_flags: bool = False
     page_flags_fields: Optional[List[Tuple[str, int, int]]] = None
+    hugetlb: bool = True

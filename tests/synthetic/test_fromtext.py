@@ -100,6 +100,16 @@ def test_round_trip_arm64(gen: str, arch: str, page_size: int) -> None:
     assert (spec.arch, spec.page_size) == (arch, page_size)
 
 
+@pytest.mark.parametrize("gen", ["5.4-5.10", "6.1-6.2", "6.9-6.18"])
+def test_round_trip_without_hugetlb(gen: str) -> None:
+    """No CONFIG_HUGETLB_PAGE: pageblock_order is the largest order (10 on x86_64)."""
+    spec = small_spec(gen)
+    spec.hugetlb = False
+    text = render(spec)
+    again = assert_round_trip(text)
+    assert not again.hugetlb and again.arch == "x86_64"
+
+
 @pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.txt")))
 def test_round_trip_fixture(name: str) -> None:
     """Hand-made texts in the layouts of Debian kernels (pff, early stacks, modules, memcg)."""
