@@ -173,7 +173,7 @@ Lines after the stacks:
 `max_pfn` = {d['max_pfn']}, `min_low_pfn` = {d['min_low_pfn']}.
 For each record of the text, the page_owner entry of that PFN was read from the dump and its
 handle decoded with `stack_depot_fetch`: {dc['identical_stack_order_gfp']} of {dc['records_checked']}
-have the same function names, order and gfp mask; {dc['differing_capture_pid']} differ and belong to
+have identical stacks (every return address equals the text's `symbol+offset`), order and gfp mask; {dc['differing_capture_pid']} differ and belong to
 capture PIDs; {dc['differing_other']} others differ {why}.
 
 ## Workload (guest/workload.sh, guest/pgwork.c)
