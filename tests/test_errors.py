@@ -111,3 +111,24 @@ def test_cli_not_a_dump(tmp_path) -> None:  # type: ignore[no-untyped-def]
     result = CliRunner().invoke(cli_module.main, ["-c", str(bogus), "dump"])
     assert result.exit_code == 1
     assert "could not be opened as a crash dump" in result.output
+
+
+def test_vmlinux_of_another_kernel_is_refused() -> None:
+    from .conftest import sample
+
+    core = str(sample("6.12").core)
+    other = str(sample("6.1").vmlinux)
+    result = CliRunner().invoke(cli_module.main, ["-c", core, "-s", other, "dump"])
+    assert result.exit_code == 1
+    assert "does not match" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_dump_without_debug_info_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from .conftest import sample
+
+    # No -s and nothing in drgn's default search paths for this build.
+    monkeypatch.setenv("HOME", "/nonexistent")
+    result = CliRunner().invoke(cli_module.main, ["-c", str(sample("6.12").core), "dump"])
+    assert result.exit_code == 1
+    assert "no debug info was found" in result.output
