@@ -14,11 +14,7 @@ Usage: drgn -c vmcore -s vmlinux contrib/page_owner_page.py [--phys] WHERE
 import argparse
 import sys
 
-from drgn_pageowner import PageOwnerError
-from drgn_pageowner.address import resolve_pfn
-from drgn_pageowner.decode import kernel_info, read_page
-from drgn_pageowner.layout import get_layout
-from drgn_pageowner.render.dumppage import render_dump_page_owner, render_page_summary
+from drgn_pageowner import PageOwnerError, page_owner_page_text
 
 prog = globals()["prog"]  # provided by drgn when run as a script
 
@@ -28,11 +24,6 @@ parser.add_argument("--phys", action="store_true", help="WHERE is a physical add
 args = parser.parse_args()
 
 try:
-    pfn = resolve_pfn(prog, args.where, "phys" if args.phys else "auto")
-    info = kernel_info(prog)
-    batch = read_page(prog, pfn)
-    sys.stdout.write(render_dump_page_owner(info, batch, get_layout(prog).owner_bit))
-    if batch is not None:
-        sys.stdout.write(render_page_summary(info, batch))
+    sys.stdout.write(page_owner_page_text(prog, args.where, "phys" if args.phys else "auto"))
 except PageOwnerError as e:
     sys.exit(f"page_owner_page: {e}")

@@ -21,12 +21,10 @@ from drgn import Program
 from drgn_pageowner.address import resolve_pfn
 from drgn_pageowner.decode import iter_batches, kernel_info, read_page
 from drgn_pageowner.errors import PageOwnerError
-from drgn_pageowner.helpers import write_page_owner_text
-from drgn_pageowner.layout import get_layout
+from drgn_pageowner.helpers import page_owner_page_text, write_page_owner_text
 from drgn_pageowner.progress import output_on_terminal, progress_bar
 from drgn_pageowner.records import DecodeStats
 from drgn_pageowner.render.debugfs import ENCODING, ERRORS, DebugfsRenderer
-from drgn_pageowner.render.dumppage import render_dump_page_owner, render_page_summary
 from drgn_pageowner.render.sort import main as sort_main
 from drgn_pageowner.render.stacks import FILES, render_stacks
 from drgn_pageowner.render.structured import render_folded, render_jsonl
@@ -290,18 +288,16 @@ def page(target: _Target, where: str, kind: str, fmt: str) -> None:
 
     def run() -> int:
         prog = target.program()
-        pfn = resolve_pfn(prog, where, kind)
-        info = kernel_info(prog)
-        batch = read_page(prog, pfn)
-        if fmt == "json":
-            if batch is None:
-                click.echo(json.dumps({"pfn": pfn, "page_ext": False}))
-            else:
-                click.echo("".join(render_jsonl(info, [batch])), nl=False)
+        if fmt == "text":
+            with output_stream(None) as out:
+                out.write(page_owner_page_text(prog, where, kind))
             return 0
-        click.echo(render_dump_page_owner(info, batch, get_layout(prog).owner_bit), nl=False)
-        if batch is not None:
-            click.echo(render_page_summary(info, batch), nl=False)
+        pfn = resolve_pfn(prog, where, kind)
+        batch = read_page(prog, pfn)
+        if batch is None:
+            click.echo(json.dumps({"pfn": pfn, "page_ext": False}))
+        else:
+            click.echo("".join(render_jsonl(kernel_info(prog), [batch])), nl=False)
         return 0
 
     _run(run)

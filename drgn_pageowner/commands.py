@@ -25,14 +25,11 @@ from drgn import Program
 from drgn.commands import CommandError, ParsedCommand, argument, parse_shell_command
 from drgn.commands.linux import linux_kernel_command, linux_kernel_custom_command
 
-from drgn_pageowner.address import resolve_pfn
-from drgn_pageowner.decode import iter_batches, kernel_info, read_page
+from drgn_pageowner.decode import iter_batches, kernel_info
 from drgn_pageowner.errors import PageOwnerError
-from drgn_pageowner.helpers import write_page_owner_text
-from drgn_pageowner.layout import get_layout
+from drgn_pageowner.helpers import page_owner_page_text, write_page_owner_text
 from drgn_pageowner.records import DecodeStats
 from drgn_pageowner.render.debugfs import DebugfsRenderer
-from drgn_pageowner.render.dumppage import render_dump_page_owner, render_page_summary
 from drgn_pageowner.render.sort import main as sort_main
 from drgn_pageowner.render.stacks import FILES, render_stacks
 from drgn_pageowner.render.structured import render_folded, render_jsonl
@@ -107,12 +104,7 @@ def _cmd_page_owner_stacks(prog: Program, name: str, args: argparse.Namespace, *
 )
 def _cmd_page_owner_page(prog: Program, name: str, args: argparse.Namespace, **kwargs: Any) -> None:
     try:
-        pfn = resolve_pfn(prog, args.where, args.kind)
-        info = kernel_info(prog)
-        batch = read_page(prog, pfn)
-        sys.stdout.write(render_dump_page_owner(info, batch, get_layout(prog).owner_bit))
-        if batch is not None:
-            sys.stdout.write(render_page_summary(info, batch))
+        sys.stdout.write(page_owner_page_text(prog, args.where, args.kind))
     except PageOwnerError as e:
         raise CommandError(str(e)) from None
 

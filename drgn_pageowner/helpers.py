@@ -18,14 +18,16 @@ True
 
 from __future__ import annotations
 
-from typing import Callable, Iterator, Optional, TextIO
+from typing import Callable, Iterator, Optional, TextIO, Union
 
-from drgn import Program
+from drgn import Object, Program
 
+from drgn_pageowner.address import resolve_pfn
 from drgn_pageowner.decode import iter_batches, kernel_info, read_page
 from drgn_pageowner.layout import get_layout, page_owner_built, page_owner_enabled
 from drgn_pageowner.records import DecodeStats, PageOwnerRecord, RecordBatch
 from drgn_pageowner.render.debugfs import DebugfsRenderer
+from drgn_pageowner.render.dumppage import render_dump_page_owner, render_page_summary
 
 __all__ = (
     "page_owner_built",
@@ -33,6 +35,7 @@ __all__ = (
     "for_each_page_owner",
     "for_each_page_owner_batch",
     "page_owner_record",
+    "page_owner_page_text",
     "page_owner_text",
     "write_page_owner_text",
 )
@@ -92,6 +95,27 @@ def page_owner_record(prog: Program, pfn: int) -> Optional[PageOwnerRecord]:
     if not (int(batch.records[0]["ext_flags"]) >> get_layout(prog).owner_bit) & 1:
         return None
     return batch.record(0)
+
+
+def page_owner_page_text(prog: Program, where: Union[str, int, Object], kind: str = "auto") -> str:
+    """
+    One page's page_owner information as ``dump_page()`` prints it
+    (``__dump_page_owner()``), then its debugfs-style PFN line.
+
+    >>> print(page_owner_page_text(prog, "0x1a2b3"), end="")
+    page_owner tracks the page as allocated
+    ...
+
+    :param where: PFN, address or ``struct page *`` (see
+        :func:`drgn_pageowner.address.resolve_pfn` for ``kind``)
+    """
+    pfn = resolve_pfn(prog, where, kind)
+    info = kernel_info(prog)
+    batch = read_page(prog, pfn)
+    text = render_dump_page_owner(info, batch, get_layout(prog).owner_bit)
+    if batch is not None:
+        text += render_page_summary(info, batch)
+    return text
 
 
 def page_owner_text(prog: Program, stats: Optional[DecodeStats] = None) -> str:

@@ -206,6 +206,22 @@ class KernelSymbolizer:
             return b["_stext"] <= addr < b["_end"]
         return b["_stext"] <= addr < b["_etext"] or b["_sinittext"] <= addr < b["_einittext"]
 
+    def _at(self, pos: int, addr: int) -> Tuple[str, int, int, Optional[str]]:
+        """``get_symbol_pos()`` for the unique address at ``pos``: name, offset, size."""
+        start = self._uniq[pos]
+        if pos + 1 < len(self._uniq):
+            end = self._uniq[pos + 1]
+        else:
+            # No next symbol: the end of the section holding the address.
+            b = self._bounds
+            if b["_sinittext"] <= addr < b["_einittext"]:
+                end = b["_einittext"]
+            elif self.kallsyms_all:
+                end = b["_end"]
+            else:
+                end = b["_etext"]
+        return (self.symbol_name(self._first[pos]), addr - start, end - start, None)
+
     def lookup(self, addr: int) -> Optional[Tuple[str, int, int, Optional[str]]]:
         """
         Look an address up like ``kallsyms_lookup_buildid()``.
@@ -215,18 +231,7 @@ class KernelSymbolizer:
         if self.available and self._uniq and self._is_ksym_addr(addr):
             pos = bisect_right(self._uniq, addr) - 1
             if pos >= 0:
-                start = self._uniq[pos]
-                if pos + 1 < len(self._uniq):
-                    end = self._uniq[pos + 1]
-                else:
-                    b = self._bounds
-                    if b["_sinittext"] <= addr < b["_einittext"]:
-                        end = b["_einittext"]
-                    elif self.kallsyms_all:
-                        end = b["_end"]
-                    else:
-                        end = b["_etext"]
-                return (self.symbol_name(self._first[pos]), addr - start, end - start, None)
+                return self._at(pos, addr)
         if not self.available:
             # No kallsyms tables could be located (a kernel without
             # CONFIG_KALLSYMS, or a reduced symbol table): fall back to the
@@ -255,24 +260,13 @@ class KernelSymbolizer:
         cache = self._cache
         todo = sorted({a for a in addrs if a not in cache})
         if todo and self.available and self._uniq:
-            b = self._bounds
             arr = np.array(todo, dtype=np.uint64)
             uniq = np.array(self._uniq, dtype=np.uint64)
             pos = np.searchsorted(uniq, arr, side="right") - 1
-            n = len(self._uniq)
             for addr, p in zip(todo, pos.tolist()):
                 if p < 0 or not self._is_ksym_addr(addr):
                     continue  # left for the slow path (modules, raw)
-                start = self._uniq[p]
-                if p + 1 < n:
-                    end = self._uniq[p + 1]
-                elif b["_sinittext"] <= addr < b["_einittext"]:
-                    end = b["_einittext"]
-                elif self.kallsyms_all:
-                    end = b["_end"]
-                else:
-                    end = b["_etext"]
-                cache[addr] = format_pS(self.symbol_name(self._first[p]), addr - start, end - start, None, addr)
+                cache[addr] = format_pS(*self._at(p, addr), addr)
         return {a: self.sprint_symbol(a) for a in addrs}
 
     def sprint_symbol(self, addr: int) -> str:
