@@ -13,13 +13,12 @@ section (a few hundred even on large machines), never anything per page.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
-from drgn import FaultError, Object, Program
+from drgn import FaultError, Object, Program, TypeKind, offsetof, sizeof
 from drgn.helpers.linux.mmzone import (
     early_section,
-    for_each_present_section,
     section_mem_map_addr,
     valid_section,
 )
@@ -94,6 +93,60 @@ def _pageblock_bitmap(layout: PageOwnerLayout, section: Object) -> int:
         return 0
 
 
+def _present_sections(prog: Program) -> Iterator[Tuple[int, Object]]:
+    """
+    Yield (section number, ``struct mem_section *``) for each present
+    section, reading each root once.
+
+    drgn's for_each_present_section() reads one root past a static root array
+    when ``__highest_present_section_nr`` is missing (before v4.13); here the
+    number of roots is bounded by the array's own length.
+    """
+    mem_section = prog["mem_section"]
+    per_root = prog["SECTIONS_PER_ROOT"].value_()
+    section_type = prog.type("struct mem_section")
+    pointer_type = prog.pointer_type(section_type)
+    size = sizeof(section_type)
+    map_off = offsetof(section_type, "section_mem_map")
+    kind = mem_section.type_.unaliased_kind()
+    if kind == TypeKind.POINTER:
+        # Linux kernel commit 83e3c48729d9 ("mm/sparsemem: Allocate
+        # mem_section at runtime for CONFIG_SPARSEMEM_EXTREME=y") (in v4.15).
+        base = mem_section.value_()
+        if not base:
+            return
+        nr_roots = prog["NR_SECTION_ROOTS"].value_()
+        roots = [int.from_bytes(prog.read(base + 8 * i, 8), "little") for i in range(nr_roots)]
+    else:
+        length = int(mem_section.type_.unaliased().length or 0)
+        elem = mem_section.type_.unaliased().type.unaliased_kind()
+        if elem == TypeKind.POINTER:
+            raw = prog.read(mem_section.address_, 8 * length)
+            roots = [int.from_bytes(raw[8 * i : 8 * i + 8], "little") for i in range(length)]
+        else:
+            roots = [mem_section.address_ + i * per_root * size for i in range(length)]
+    try:
+        highest: Optional[int] = prog["__highest_present_section_nr"].value_()
+    except KeyError:
+        highest = None
+    for root_nr, root in enumerate(roots):
+        if highest is not None and root_nr * per_root > highest:
+            break
+        if not root:
+            continue
+        try:
+            raw = prog.read(root, per_root * size)
+        except FaultError:
+            continue
+        maps = np.frombuffer(raw, dtype="<u8").reshape(per_root, size // 8)[:, map_off // 8]
+        for i in np.nonzero(maps & np.uint64(_SECTION_MARKED_PRESENT))[0].tolist():
+            yield root_nr * per_root + i, Object(prog, pointer_type, value=root + i * size)
+
+
+#: SECTION_MARKED_PRESENT has been bit 0 of section_mem_map since v2.6.13.
+_SECTION_MARKED_PRESENT = 0x1
+
+
 def get_sections(prog: Program, layout: PageOwnerLayout) -> List[Section]:
     """
     Describe every present SPARSEMEM section, in PFN order (cached).
@@ -107,7 +160,7 @@ def get_sections(prog: Program, layout: PageOwnerLayout) -> List[Section]:
         pass
     shift = layout.section_size_bits - layout.page_shift
     sections: List[Section] = []
-    for nr, section in for_each_present_section(prog):
+    for nr, section in _present_sections(prog):
         start = nr << shift
         try:
             raw_ext = section.page_ext.value_()

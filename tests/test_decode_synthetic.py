@@ -29,7 +29,9 @@ from drgn_pageowner.synthetic.presets import small_spec
 from drgn_pageowner.synthetic.spec import KernelSpec, PageRecord, RecordArrays, parse_frame
 from drgn_pageowner.synthetic.versions import GENERATIONS
 
-RELEASES = {name: release for name, (_, release) in GENERATIONS.items() if name not in ("trie", "4.8")}
+RELEASES = {name: release for name, (_, release) in GENERATIONS.items() if name != "trie"}
+# v4.9-v4.12: static mem_section root array and no __highest_present_section_nr.
+RELEASES["4.10 (static roots)"] = "4.10.0"
 
 
 def _records(spec: KernelSpec) -> List[PageRecord]:
