@@ -68,10 +68,14 @@ class _StdoutText:
     """Text writer on standard output's bytes, kernel strings kept byte-exact."""
 
     def __init__(self) -> None:
-        self._out = sys.stdout.buffer
+        # sys.stdout may be a text-only stream (drgn command redirections, tests).
+        self._out = getattr(sys.stdout, "buffer", None)
 
     def write(self, text: str) -> int:
-        self._out.write(text.encode(ENCODING, ERRORS))
+        if self._out is None:
+            sys.stdout.write(text)
+        else:
+            self._out.write(text.encode(ENCODING, ERRORS))
         return len(text)
 
     def writelines(self, lines: Iterable[str]) -> None:
@@ -79,7 +83,7 @@ class _StdoutText:
             self.write(line)
 
     def flush(self) -> None:
-        self._out.flush()
+        (self._out or sys.stdout).flush()
 
     def close(self) -> None:
         self.flush()

@@ -132,6 +132,42 @@ def _cmd_page_owner_sort(prog: Program, name: str, args: Sequence[str], **kwargs
                      blocks=blocks, prog="page_owner_sort")
 
 
+def _run_cli_command(prog: Program, name: str, subcommand: str, args: Sequence[str]) -> int:
+    """Run a drgn-pageowner CLI subcommand on ``prog`` (the reports)."""
+    from drgn_pageowner.cli import _Target, main
+
+    command = main.commands[subcommand]  # type: ignore[attr-defined]
+    target = _Target(None, (), False, None, None, True)
+    target._prog = prog
+    try:
+        command.main(args=list(args), obj=target, prog_name=name, standalone_mode=False)
+    except SystemExit as e:
+        return int(e.code or 0)
+    except Exception as e:  # click usage errors
+        raise CommandError(str(e)) from None
+    return 0
+
+
+def _report_command(subcommand: str, description: str) -> None:
+    def func(prog: Program, name: str, args: Sequence[str], **kwargs: Any) -> int:
+        return _run_cli_command(prog, name, subcommand, args)
+
+    func.__name__ = f"_cmd_page_owner_{subcommand}"
+    linux_kernel_custom_command(
+        name=f"page_owner_{subcommand}",
+        description=description,
+        usage=f"**page_owner_{subcommand}** [*OPTIONS*] (see --help)",
+        long_description=f"The same as 'drgn-pageowner {subcommand}' on this program; "
+        "--help lists the options.",
+        parse=_parse_sort,
+    )(func)
+
+
+_report_command("top", "pages per stack, process, module, allocator or memcg, most first")
+_report_command("freed", "freed pages: who allocated them, who freed them, when and with which stack")
+_report_command("overhead", "page_owner's own memory: page_ext arrays and the stack depot")
+
+
 try:  # drgn's crash-compatible namespace is private and may change or be absent.
     from drgn.commands._crash.common import crash_command  # type: ignore[import-not-found]
 

@@ -131,3 +131,31 @@ def test_cli_sort_from_dump_equals_sort_from_text(tmp_path: Path) -> None:
                  ["--sample", "6.12", "sort", "--cull", "st", str(b)]):
         subprocess.run([sys.executable, "-m", "drgn_pageowner.cli", *args], check=True, capture_output=True)
     assert a.read_bytes() == b.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "line, expect",
+    [
+        ("page_owner_top --by allocator -f csv", "allocator"),
+        ("page_owner_top --by memcg -n 5", "wl-anon"),
+        ("page_owner_freed -n 3 -f json", '"free_stack"'),
+        ("page_owner_overhead", "page_ext"),
+    ],
+)
+def test_report_commands_on_sample(line: str, expect: str) -> None:
+    out = _run(sample_program("6.12"), line)
+    assert expect in out
+
+
+def test_cli_diff_between_samples() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "drgn_pageowner.cli", "-q", "diff", "--by", "comm", "-f", "json",
+         "sample:6.1", "sample:6.12"],
+        capture_output=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert rows and all({"pages_before", "pages_after", "delta", "comm"} <= set(r) for r in rows)
+    assert all(r["delta"] == r["pages_after"] - r["pages_before"] for r in rows)
+    deltas = [r["delta"] for r in rows]
+    assert deltas == sorted(deltas, reverse=True)
