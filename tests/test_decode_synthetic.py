@@ -208,3 +208,13 @@ def test_one_page_record_head_tail_and_freed(kernel) -> None:  # type: ignore[no
         if freed is not None:
             rec = page_owner_record(kernel.prog, freed.pfn)
             assert rec is not None and not rec.allocated
+
+
+def test_without_vmemmap_struct_pages_come_from_section_mem_map() -> None:
+    """SPARSEMEM without VMEMMAP: each section's encoded mem_map locates struct page."""
+    expected = page_owner_text(build(small_spec("6.12.0")).prog)
+    prog = build(small_spec("6.12.0")).prog
+    layout = get_layout(prog)
+    assert layout.vmemmap is not None
+    layout.vmemmap = None  # what discovery finds on a kernel without vmemmap
+    assert page_owner_text(prog) == expected
