@@ -15,6 +15,7 @@ guessed.
 
 from __future__ import annotations
 
+import itertools
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
@@ -318,10 +319,10 @@ def resolve_stacks(prog: Program, handles: Iterable[int], stats: Optional[Decode
     fetched: Dict[int, Optional[List[int]]] = {
         h: depot.fetch(h) for h in set(wanted).difference(cache)
     }
-    names = symbolizer.sprint_symbols([pc for pcs in fetched.values() if pcs for pc in pcs])
+    names = symbolizer.sprint_symbols(itertools.chain.from_iterable(p for p in fetched.values() if p))
     for handle, pcs in fetched.items():
         cache[handle] = None if pcs is None else StackInfo(
-            handle, tuple(pcs), tuple(names[pc] for pc in pcs)
+            handle, tuple(pcs), tuple(map(names.__getitem__, pcs))
         )
     for handle in wanted:
         info = cache[handle]

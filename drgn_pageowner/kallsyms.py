@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 from drgn import FaultError, Program
@@ -92,6 +92,7 @@ class KernelSymbolizer:
         self._bounds = {name: addr[name] or 0 for name in _BOUNDS}
         self._cache: Dict[int, str] = {}
         self._names: Dict[int, str] = {}
+        self._uniq_np: Optional[np.ndarray] = None
         self._module_symbolizer: Optional["_ModuleSymbols"] = None
         if not self.available:
             self.addresses = np.zeros(0, dtype=np.uint64)
@@ -252,22 +253,27 @@ class KernelSymbolizer:
             self._module_symbolizer = _ModuleSymbols(self.prog)
         return self._module_symbolizer.lookup(addr)
 
-    def sprint_symbols(self, addrs: "List[int]") -> Dict[int, str]:
+    def sprint_symbols(self, addrs: "Iterable[int]") -> Dict[int, str]:
         """
-        ``%pS`` of many addresses at once (one vectorised search); the
-        results are cached like :meth:`sprint_symbol`'s.
+        ``%pS`` of many addresses at once (one vectorised search).
+
+        :return: the symboliser's cache, which then holds every address given
         """
         cache = self._cache
         todo = sorted({a for a in addrs if a not in cache})
-        if todo and self.available and self._uniq:
-            arr = np.array(todo, dtype=np.uint64)
-            uniq = np.array(self._uniq, dtype=np.uint64)
-            pos = np.searchsorted(uniq, arr, side="right") - 1
+        if not todo:
+            return cache
+        if self.available and self._uniq:
+            if self._uniq_np is None:
+                self._uniq_np = np.array(self._uniq, dtype=np.uint64)
+            pos = np.searchsorted(self._uniq_np, np.array(todo, dtype=np.uint64), side="right") - 1
             for addr, p in zip(todo, pos.tolist()):
-                if p < 0 or not self._is_ksym_addr(addr):
-                    continue  # left for the slow path (modules, raw)
-                cache[addr] = format_pS(*self._at(p, addr), addr)
-        return {a: self.sprint_symbol(a) for a in addrs}
+                if p >= 0 and self._is_ksym_addr(addr):
+                    cache[addr] = format_pS(*self._at(p, addr), addr)
+        for addr in todo:
+            if addr not in cache:
+                self.sprint_symbol(addr)  # modules, raw addresses
+        return cache
 
     def sprint_symbol(self, addr: int) -> str:
         """Return ``addr`` formatted as the kernel's ``%pS`` would print it."""

@@ -110,6 +110,10 @@ class StackDepot:
         self._entry_size = sizeof(prog.type("unsigned long"))
         self._off_count = offsetof(rec, "count") if rec.has_member("count") else None
         self._pool_cache: Dict[int, int] = {}
+        # Pools are read whole, once: DEPOT_POOL_ORDER (STACK_ALLOC_ORDER
+        # before v6.3) has been 2, four pages, in every release.
+        self._pool_size = 4 * prog["PAGE_SIZE"].value_()
+        self._pool_data: Dict[int, Optional[bytes]] = {}
         # The mm tree's trie backend (2026, unreleased) encodes dense stack IDs
         # above stack_max_pools in the index field.
         try:
@@ -185,23 +189,43 @@ class StackDepot:
         self._pool_cache[index] = value
         return value
 
-    def _header_at(self, handle: int, index: int, offset: int) -> Optional[Tuple[int, bytes]]:
+    def _pool_bytes(self, index: int, pool: int) -> Optional[bytes]:
+        """The whole pool, read once (None if it cannot be read in one piece)."""
+        try:
+            return self._pool_data[index]
+        except KeyError:
+            pass
+        try:
+            data: Optional[bytes] = self.prog.read(pool, self._pool_size)
+        except FaultError:
+            data = None
+        self._pool_data[index] = data
+        return data
+
+    def _read_record(self, index: int, pool: int, offset: int, size: int) -> bytes:
+        data = self._pool_bytes(index, pool)
+        start = offset << DEPOT_STACK_ALIGN
+        if data is not None and start + size <= len(data):
+            return data[start : start + size]
+        return self.prog.read(pool + start, size)
+
+    def _header_at(self, handle: int, index: int, offset: int) -> Optional[Tuple[int, int, bytes]]:
         """Read the record's header (up to ``entries``) if it stores ``handle``."""
         pool = self._pool(index)
         if not pool:
             return None
-        addr = pool + (offset << DEPOT_STACK_ALIGN)
         try:
-            header = self.prog.read(addr, self._off_entries)
+            header = self._read_record(index, pool, offset, self._off_entries)
         except FaultError:
             return None
         stored = int.from_bytes(header[self._off_handle : self._off_handle + 4], "little")
         mask = self.geometry.compare_mask
         if (stored & mask) != (handle & mask):
             return None
-        return addr, header
+        return index, offset, header
 
-    def _locate(self, handle: int) -> Optional[Tuple[int, bytes]]:
+    def _locate(self, handle: int) -> Optional[Tuple[int, int, bytes]]:
+        """(pool index, offset, header) of the record ``handle`` names, if valid."""
         if not handle:
             return None
         stored_index, offset = self.geometry.split(handle)
@@ -229,7 +253,9 @@ class StackDepot:
         :return: None for a zero, out-of-range or inconsistent handle
         """
         found = self._locate(handle)
-        return found[0] if found is not None else None
+        if found is None:
+            return None
+        return self._pool(found[0]) + (found[1] << DEPOT_STACK_ALIGN)
 
     def fetch(self, handle: int) -> Optional[List[int]]:
         """
@@ -241,12 +267,14 @@ class StackDepot:
         found = self._locate(handle)
         if found is None:
             return None
-        addr, header = found
+        index, offset, header = found
         size = int.from_bytes(header[self._off_size : self._off_size + 4], "little")
         if size > 4096:
             return None
         try:
-            raw = self.prog.read(addr + self._off_entries, size * self._entry_size)
+            raw = self._read_record(
+                index, self._pool(index), offset, self._off_entries + size * self._entry_size
+            )[self._off_entries :]
         except FaultError:
             return None
         return np.frombuffer(raw, dtype=f"<u{self._entry_size}").tolist()
