@@ -390,7 +390,7 @@ def _ext_layout(
         owner_offset = 0
         base = 0
         container = ext_type
-    if stride <= 0 or owner_offset < 0 or owner_offset >= max(stride, 1) and owner_type:
+    if stride <= 0 or not 0 <= owner_offset < stride:
         raise UnsupportedLayoutError(
             f"page_ext_size {stride} and page_owner offset {owner_offset} are inconsistent"
         )
