@@ -18,11 +18,18 @@ when the plugin sees a Linux kernel program (see :mod:`drgn_pageowner.plugin`).
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from typing import Any, Sequence
 
 from drgn import Program
-from drgn.commands import CommandError, ParsedCommand, argument, parse_shell_command
+from drgn.commands import (
+    DEFAULT_COMMAND_NAMESPACE,
+    CommandError,
+    ParsedCommand,
+    argument,
+    parse_shell_command,
+)
 from drgn.commands.linux import linux_kernel_command, linux_kernel_custom_command
 
 from drgn_pageowner.decode import iter_batches, kernel_info
@@ -168,15 +175,47 @@ _report_command("freed", "freed pages: who allocated them, who freed them, when 
 _report_command("overhead", "page_owner's own memory: page_ext arrays and the stack depot")
 
 
-try:  # drgn's crash-compatible namespace is private and may change or be absent.
-    from drgn.commands._crash.common import crash_command  # type: ignore[import-not-found]
+#: the commands also offered in drgn's crash-compatible namespace
+_CRASH_COMMANDS = (
+    "page_owner",
+    "page_owner_stacks",
+    "page_owner_page",
+    "page_owner_sort",
+    "page_owner_top",
+    "page_owner_freed",
+    "page_owner_overhead",
+)
 
-    @crash_command(
-        description="print /sys/kernel/debug/page_owner as the kernel would",
-        long_description="Same as the page_owner command.",
-    )
-    def _crash_cmd_page_owner(prog: Program, name: str, args: argparse.Namespace, **kwargs: Any) -> None:
-        _cmd_page_owner(prog, name, argparse.Namespace(format="text"), **kwargs)
 
-except Exception:  # pragma: no cover - depends on the drgn version
-    pass
+def _register_crash_commands() -> None:
+    """
+    Offer the commands in drgn's crash-compatible namespace (``%crash
+    page_owner ...``) where this drgn has one. That API is private, so a drgn
+    without it (or with another signature) simply does not get them.
+    """
+    try:
+        from drgn.commands._crash.common import (  # type: ignore[import-not-found]
+            crash_custom_command,
+        )
+    except ImportError:  # pragma: no cover - depends on the drgn version
+        return
+    for command in _CRASH_COMMANDS:
+
+        def forward(prog: Program, name: str, args: Sequence[str], *, _command: str = command,
+                    **kwargs: Any) -> Any:
+            line = " ".join([_command, *(shlex.quote(a) for a in args)])
+            return DEFAULT_COMMAND_NAMESPACE.run(prog, line)
+
+        try:
+            crash_custom_command(
+                name=command,
+                description=f"the drgn-pageowner {command} command",
+                usage=f"**{command}** [*OPTIONS*] (see {command} --help)",
+                long_description=f"Runs drgn-pageowner's {command} command.",
+                parse=_parse_sort,
+            )(forward)
+        except Exception:  # pragma: no cover - private API changed
+            return
+
+
+_register_crash_commands()

@@ -159,3 +159,14 @@ def test_cli_diff_between_samples() -> None:
     assert all(r["delta"] == r["pages_after"] - r["pages_before"] for r in rows)
     deltas = [r["delta"] for r in rows]
     assert deltas == sorted(deltas, reverse=True)
+
+
+def test_crash_namespace_offers_the_commands(kernel) -> None:  # type: ignore[no-untyped-def]
+    from drgn.commands._crash.common import CRASH_COMMAND_NAMESPACE
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        CRASH_COMMAND_NAMESPACE.run(kernel.prog, "page_owner_stacks --threshold 1")
+        CRASH_COMMAND_NAMESPACE.run(kernel.prog, "page_owner")
+    assert "nr_base_pages: " in out.getvalue()
+    assert page_owner_text(kernel.prog) in out.getvalue()
