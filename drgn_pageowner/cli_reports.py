@@ -27,7 +27,7 @@ import numpy as np
 from drgn import Program
 
 from drgn_pageowner import target as _targets
-from drgn_pageowner.decode import iter_batches, kernel_info
+from drgn_pageowner.decode import iter_batches, kernel_info, overhead_inputs
 from drgn_pageowner.errors import PageOwnerError, TargetError
 from drgn_pageowner.layout import get_layout
 from drgn_pageowner.records import DecodeStats, KernelInfo, RecordBatch
@@ -255,33 +255,6 @@ def _limited(batches: Iterable[RecordBatch], limit: int) -> Iterator[RecordBatch
         yield batch
 
 
-def overhead_numbers(prog: Program) -> dict:
-    """
-    The decoder's numbers :func:`~drgn_pageowner.reports.page_owner_overhead`
-    needs, gathered from the layout discovery modules (no memory read here).
-    """
-    from drgn_pageowner.sections import get_sections
-    from drgn_pageowner.stackdepot import get_stack_depot
-
-    layout = get_layout(prog)
-    sections = get_sections(prog, layout)
-    pages = sum(s.nr_pages for s in sections if s.page_ext and not s.page_ext_invalid)
-    pools: Optional[int]
-    try:
-        depot = get_stack_depot(prog)
-        # TODO(lead): StackDepot should expose the pools in use publicly.
-        pools = getattr(depot, "pools_in_use", getattr(depot, "_bound", None))
-    except PageOwnerError:
-        pools = None
-    return {
-        "page_size": 1 << layout.page_shift,
-        "ext_stride": layout.ext_stride,
-        "pages_with_page_ext": pages,
-        "pools_in_use": pools,
-        "page_owner_size": getattr(layout, "owner_size", None),
-    }
-
-
 @click.command()
 @click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text",
               show_default=True, help=_FORMAT_HELP + ".")
@@ -292,7 +265,7 @@ def overhead(target: "_Target", fmt: str, output: Optional[str]) -> None:
 
     def run() -> int:
         prog = target.program()
-        result = page_owner_overhead(**overhead_numbers(prog))
+        result = page_owner_overhead(**overhead_inputs(prog))
         _write(output, _table_chunks(result.table(), fmt))
         return 0
 

@@ -16,7 +16,7 @@ guessed.
 from __future__ import annotations
 
 import itertools
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
 from drgn import FaultError, Program, ProgramFlags
@@ -550,6 +550,25 @@ def read_page(prog: Program, pfn: int, stats: Optional[DecodeStats] = None) -> O
                 pass
         return RecordBatch(out, stacks, memcg_map)
     return None
+
+
+def overhead_inputs(prog: Program) -> Dict[str, Any]:
+    """
+    The numbers :func:`drgn_pageowner.reports.page_owner_overhead` needs:
+    page size, page_ext stride, pages that have a page_ext entry, stack depot
+    pools in use and ``sizeof(struct page_owner)``.
+    """
+    layout = get_layout(prog)
+    pages = sum(
+        s.nr_pages for s in get_sections(prog, layout) if s.page_ext and not s.page_ext_invalid
+    )
+    return {
+        "page_size": 1 << layout.page_shift,
+        "ext_stride": layout.ext_stride,
+        "pages_with_page_ext": pages,
+        "pools_in_use": get_stack_depot(prog).pools_in_use,
+        "page_owner_size": layout.owner_size or None,
+    }
 
 
 def check_supported(prog: Program) -> None:
