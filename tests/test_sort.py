@@ -73,6 +73,13 @@ def test_fixtures_present() -> None:
     compats = {p.parent.name for p in ARCHIVES}
     assert compats == {"7.2", "6.12", "6.1"}
     assert len(ARCHIVES) >= 30
+    # the kernel's own texts of all three sample images, under every tool version
+    names = {(p.parent.name, p.name[: -len(".tar.xz")]) for p in ARCHIVES}
+    for compat in compats:
+        for release in ("5.10", "6.1", "6.12"):
+            assert (compat, f"real-{release}-every4") in names
+            others = {n for c, n in names if c == compat and n.startswith(f"real-{release}-")}
+            assert others - {f"real-{release}-every4"}, (compat, release)
 
 
 @pytest.mark.parametrize(
