@@ -49,10 +49,10 @@ def resolve_pfn(prog: Program, value: Union[str, int, Object], kind: str = "auto
         end = layout.vmemmap + layout.max_pfn * layout.page_size
         if layout.vmemmap <= number < end:
             return (number - layout.vmemmap) // layout.page_size
-    try:
-        page_offset = prog["PAGE_OFFSET"].value_()
-    except (KeyError, LookupError):
-        page_offset = None
-    if page_offset is not None and number >= page_offset:
-        return virt_to_pfn(Object(prog, "void *", number)).value_()
+    if number >= 1 << (8 * prog.address_size() - 1):
+        # The kernel half of the address space: a direct-map address.
+        try:
+            return virt_to_pfn(Object(prog, "void *", number)).value_()
+        except (LookupError, ValueError) as e:
+            raise PageOwnerError(f"{number:#x} is not a direct-map kernel address: {e}") from None
     return number

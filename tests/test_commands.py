@@ -170,3 +170,27 @@ def test_crash_namespace_offers_the_commands(kernel) -> None:  # type: ignore[no
         CRASH_COMMAND_NAMESPACE.run(kernel.prog, "page_owner")
     assert "nr_base_pages: " in out.getvalue()
     assert page_owner_text(kernel.prog) in out.getvalue()
+
+
+def test_page_by_every_address_form_on_sample() -> None:
+    """PFN (hex and decimal), physical, direct-map virtual and struct page * give the same page."""
+    from drgn import Object
+    from drgn.helpers.linux.mm import page_to_virt, pfn_to_page
+
+    from drgn_pageowner import page_owner_page_text
+    from drgn_pageowner.address import resolve_pfn
+
+    prog = sample_program("6.12")
+    kernel = split_records(sample("6.12").text("page_owner.txt").decode(ENCODING, ERRORS))
+    pfn = next(p for p, b in kernel.items() if "order 9," in b)
+    page = pfn_to_page(prog, pfn)
+    forms = [
+        (hex(pfn), "auto"), (str(pfn), "pfn"), (hex(pfn << 12), "phys"),
+        (hex(page_to_virt(page).value_()), "auto"), (hex(page.value_()), "auto"),
+        (hex(page.value_()), "page"),
+    ]
+    for where, kind in forms:
+        assert resolve_pfn(prog, where, kind) == pfn, (where, kind)
+    assert resolve_pfn(prog, Object(prog, "struct page *", page.value_())) == pfn
+    text = page_owner_page_text(prog, hex(pfn))
+    assert text.startswith("page_owner tracks the page as allocated\n")
