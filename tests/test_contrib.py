@@ -44,3 +44,19 @@ def test_contrib_page_lookup() -> None:
     # The allocation stack is the one the debugfs text shows for that PFN.
     stack = "".join(line + "\n" for line in block.split("\n") if line.startswith(" "))
     assert stack in out
+
+
+def test_installed_plugin_registers_commands_in_drgn(tmp_path: Path) -> None:
+    """pip install is enough: drgn's own CLI loads the plugin and its commands."""
+    script = tmp_path / "use_command.py"
+    script.write_text(
+        "from drgn.commands import run_command\n"
+        "run_command(prog, 'page_owner_stacks --threshold 1000')\n"
+    )
+    s = sample("6.12")
+    result = subprocess.run(
+        [sys.executable, "-m", "drgn", "-q", "-c", str(s.core), "-s", str(s.vmlinux), str(script)],
+        capture_output=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    assert b"nr_base_pages: " in result.stdout
