@@ -109,6 +109,9 @@ def output_stream(path: Optional[str]) -> Iterator[TextIO]:
         out.close()
 
 
+#: the synthetic kernel used by --demo (and suggested when no target is given)
+DEMO_SPEC = "6.12:1G:1000"
+
 #: exit status when everything readable was printed but some parts were not
 EXIT_PARTIAL = 3
 
@@ -145,16 +148,21 @@ def _run(func: Callable[[], Optional[int]]) -> None:
 @click.option("--sample", metavar="NAME", help="Use a bundled sample image from vmcores/ (e.g. 6.12).")
 @click.option("--synthetic", metavar="SPEC",
               help="A synthetic kernel, e.g. 6.12:16G:50000 (RELEASE:MEMORY:STACKS[:ARCH[:PAGESIZE]]).")
+@click.option("--demo", is_flag=True,
+              help=f"No dump at hand: use the synthetic kernel {DEMO_SPEC}.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.pass_context
 def main(ctx: click.Context, core: Optional[str], vmlinux: Sequence[str], kernel: bool,
-         qemu: Optional[str], sample: Optional[str], synthetic: Optional[str], quiet: bool) -> None:
+         qemu: Optional[str], sample: Optional[str], synthetic: Optional[str], demo: bool,
+         quiet: bool) -> None:
     """Reproduce the kernel's page_owner from crash dumps and live kernels.
 
     Exit status: 0 on success, 1 on an error (one sentence on standard
     error), 3 when the output is complete except for parts of memory that
     could not be read (counted in a final warning).
     """
+    if demo and not synthetic:
+        synthetic = DEMO_SPEC
     ctx.obj = _Target(core, vmlinux, kernel, qemu, sample, quiet, synthetic)
 
 

@@ -258,5 +258,6 @@ def open_target(
     if sample:
         return open_sample(sample)
     raise TargetError(
-        "no target given: use -c VMCORE -s VMLINUX, -k, --qemu SOCKET, --sample NAME or --synthetic SPEC"
+        "no target given: use -c VMCORE -s VMLINUX, -k, --qemu SOCKET, --sample NAME or "
+        "--synthetic SPEC (--demo for a synthetic kernel when no dump is at hand)"
     )

@@ -132,3 +132,9 @@ def test_dump_without_debug_info_is_a_clear_error(monkeypatch: pytest.MonkeyPatc
     result = CliRunner().invoke(cli_module.main, ["-c", str(sample("6.12").core), "dump"])
     assert result.exit_code == 1
     assert "no debug info was found" in result.output
+
+
+def test_demo_target_runs_without_a_dump() -> None:
+    result = CliRunner().invoke(cli_module.main, ["--demo", "stacks", "--threshold", "50"])
+    assert result.exit_code == 0, result.output
+    assert "nr_base_pages: " in result.output
