@@ -77,10 +77,16 @@ def gfp_bits(v: Version, arch: str = "x86_64") -> Dict[str, int]:
             del bits["__GFP_ATOMIC"]
         if v < (5, 14, 0):
             del bits["__GFP_ZEROTAGS"]
+        elif v < (5, 18, 0):
+            # 5.14.2 / 5.16.10 gfp.h: ___GFP_SKIP_KASAN_POISON 0x1000000u,
+            # unconditional; 5.18.12 / 6.1.192: only with CONFIG_KASAN_HW_TAGS.
+            bits["__GFP_SKIP_KASAN_POISON"] = 0x1000000
         return bits
-    # Older layouts (include/linux/gfp.h patch hunks found in public mail
-    # archives: "mm: slide gfp masks" (S. Butt, 4.18) and the 4.x layout
-    # before it). Release boundaries 4.10 / 4.18 unverified.
+    # Older layouts, read in include/linux/gfp.h of 4.9.0, 4.10.17, 4.12.0,
+    # 4.14.177, 4.15.0, 4.17.0, 4.18.0, 5.0.1 and 5.1.0 (see VERIFIED.md):
+    # OTHER_NODE goes in 4.10, REPEAT becomes RETRY_MAYFAIL by 4.14, COLD and
+    # NOTRACK go in 4.15 (4.14.y stable later dropped NOTRACK too), the bits
+    # are reshuffled in 4.18 and again in 5.1.
     base = {
         "__GFP_DMA": 0x1, "__GFP_HIGHMEM": 0x2, "__GFP_DMA32": 0x4, "__GFP_MOVABLE": 0x8,
         "__GFP_RECLAIMABLE": 0x10, "__GFP_HIGH": 0x20, "__GFP_IO": 0x40, "__GFP_FS": 0x80,
@@ -122,6 +128,11 @@ def _composites(v: Version, b: Dict[str, int]) -> Dict[str, int]:
     g["GFP_ATOMIC"] = b["__GFP_HIGH"] | atomic | b["__GFP_KSWAPD_RECLAIM"]
     g["GFP_KERNEL"] = g["__GFP_RECLAIM"] | b["__GFP_IO"] | b["__GFP_FS"]
     g["GFP_KERNEL_ACCOUNT"] = g["GFP_KERNEL"] | b["__GFP_ACCOUNT"]
+    if v < (4, 14, 0):
+        # 4.9.0 - 4.12.0 gfp.h; gone in 4.14.177 ("remove GFP_TEMPORARY")
+        g["GFP_TEMPORARY"] = (
+            g["__GFP_RECLAIM"] | b["__GFP_IO"] | b["__GFP_FS"] | b["__GFP_RECLAIMABLE"]
+        )
     # Debian 6.12.117 include/linux/gfp_types.h:
     # GFP_NOWAIT = __GFP_KSWAPD_RECLAIM | __GFP_NOWARN
     g["GFP_NOWAIT"] = b["__GFP_KSWAPD_RECLAIM"] | (b["__GFP_NOWARN"] if v >= (6, 12, 0) else 0)
@@ -143,20 +154,25 @@ def gfpflag_names(v: Version, arch: str = "x86_64") -> List[Tuple[int, str]]:
     """
     The ``gfpflag_names[]`` entries (without the ``{0, NULL}`` terminator).
 
-    Order from ``__def_gfpflag_names`` (include/trace/events/mmflags.h; Debian
-    6.1.192 and 6.12.117 read). mm/debug.c does not append the KASAN names.
+    Order from ``__def_gfpflag_names`` (include/trace/events/mmflags.h), read
+    in 4.9.0, 4.10.17, 4.12.0, 4.14.177, 4.15.18, 4.18.0, 5.2.1, 5.14.2,
+    5.15.16, 5.16.10, 5.18.12, Debian 6.1.192 and 6.12.117. One merged list:
+    each release has a subsequence of it. mm/debug.c does not append the KASAN
+    names (5.18+); in 5.14 - 5.17 ``__GFP_SKIP_KASAN_POISON`` is in the main
+    list.
     """
     g = _composites(v, gfp_bits(v, arch))
     order = [
         "GFP_TRANSHUGE", "GFP_TRANSHUGE_LIGHT", "GFP_HIGHUSER_MOVABLE", "GFP_HIGHUSER",
-        "GFP_USER", "GFP_KERNEL_ACCOUNT", "GFP_KERNEL", "GFP_NOFS", "GFP_ATOMIC",
-        "GFP_NOIO", "GFP_NOWAIT", "GFP_DMA", "__GFP_HIGHMEM", "GFP_DMA32", "__GFP_HIGH",
-        "__GFP_ATOMIC", "__GFP_IO", "__GFP_FS", "__GFP_NOWARN", "__GFP_RETRY_MAYFAIL",
-        "__GFP_NOFAIL", "__GFP_NORETRY", "__GFP_COMP", "__GFP_ZERO", "__GFP_NOMEMALLOC",
-        "__GFP_MEMALLOC", "__GFP_HARDWALL", "__GFP_THISNODE", "__GFP_RECLAIMABLE",
-        "__GFP_MOVABLE", "__GFP_ACCOUNT", "__GFP_WRITE", "__GFP_RECLAIM",
-        "__GFP_DIRECT_RECLAIM", "__GFP_KSWAPD_RECLAIM", "__GFP_ZEROTAGS",
-        "__GFP_REPEAT", "__GFP_COLD", "__GFP_NOTRACK", "__GFP_OTHER_NODE",
+        "GFP_USER", "GFP_TEMPORARY", "GFP_KERNEL_ACCOUNT", "GFP_KERNEL", "GFP_NOFS",
+        "GFP_ATOMIC", "GFP_NOIO", "GFP_NOWAIT", "GFP_DMA", "__GFP_HIGHMEM", "GFP_DMA32",
+        "__GFP_HIGH", "__GFP_ATOMIC", "__GFP_IO", "__GFP_FS", "__GFP_COLD", "__GFP_NOWARN",
+        "__GFP_REPEAT", "__GFP_RETRY_MAYFAIL", "__GFP_NOFAIL", "__GFP_NORETRY",
+        "__GFP_COMP", "__GFP_ZERO", "__GFP_NOMEMALLOC", "__GFP_MEMALLOC",
+        "__GFP_HARDWALL", "__GFP_THISNODE", "__GFP_RECLAIMABLE", "__GFP_MOVABLE",
+        "__GFP_ACCOUNT", "__GFP_NOTRACK", "__GFP_WRITE", "__GFP_RECLAIM",
+        "__GFP_DIRECT_RECLAIM", "__GFP_KSWAPD_RECLAIM", "__GFP_OTHER_NODE",
+        "__GFP_ZEROTAGS", "__GFP_SKIP_KASAN_POISON",
     ]  # fmt: skip
     return [(g[name], name) for name in order if name in g]
 
@@ -198,41 +214,100 @@ def pageflags_enum(v: Version, arch: str = "x86_64") -> List[Tuple[str, int]]:
             ("PG_partially_mapped", "PG_reclaim"),
         ]
     else:
-        # Debian 6.1.192 include/linux/page-flags.h (CONFIG_64BIT: PG_arch_2)
-        real = [
-            "PG_locked", "PG_referenced", "PG_uptodate", "PG_dirty", "PG_lru",
-            "PG_active", "PG_workingset", "PG_waiters", "PG_error", "PG_slab",
-            "PG_owner_priv_1", "PG_arch_1", "PG_reserved", "PG_private", "PG_private_2",
-            "PG_writeback", "PG_head", "PG_mappedtodisk", "PG_reclaim", "PG_swapbacked",
-            "PG_unevictable", "PG_mlocked", "PG_hwpoison", "PG_young", "PG_idle",
-            "PG_arch_2",
-        ]  # fmt: skip
-        aliases = [
-            ("PG_readahead", "PG_reclaim"),
-            ("PG_anon_exclusive", "PG_mappedtodisk"),
-            ("PG_checked", "PG_owner_priv_1"),
-            ("PG_swapcache", "PG_owner_priv_1"),
-            ("PG_fscache", "PG_private_2"),
-            ("PG_pinned", "PG_owner_priv_1"),
-            ("PG_savepinned", "PG_dirty"),
-            ("PG_foreign", "PG_owner_priv_1"),
-            ("PG_xen_remapped", "PG_owner_priv_1"),
-            ("PG_slob_free", "PG_private"),
-            ("PG_double_map", "PG_workingset"),
-            ("PG_has_hwpoisoned", "PG_error"),
-            ("PG_isolated", "PG_reclaim"),
-            ("PG_reported", "PG_uptodate"),
-            ("PG_vmemmap_self_hosted", "PG_owner_priv_1"),
-        ]
-    if (6, 10, 0) <= v < (6, 12, 0):
-        # PG_slab became a page type in 6.10 (unverified release)
-        real.remove("PG_slab")
+        real, aliases = _pageflags_before_612(v, arch)
     values = {name: i for i, name in enumerate(real)}
     out = [(name, i) for i, name in enumerate(real)]
     out.append(("__NR_PAGEFLAGS", len(real)))
     for alias, target in aliases:
         out.append((alias, values[target]))
     return out
+
+
+def _pageflags_before_612(v: Version, arch: str) -> Tuple[List[str], List[Tuple[str, str]]]:
+    """
+    ``enum pageflags`` before 6.12, read in include/linux/page-flags.h of
+    4.9.0, 4.10.17, 4.19.0, 4.20.0, 5.7.14, 5.12.9, 5.14.2, 5.16.10, 5.19.0,
+    Debian 6.1.192, 6.2.12, 6.5.0, 6.6.47, 6.9.0, 6.10.0 and 6.11.11 (see
+    VERIFIED.md). PG_uncached is there on x86_64 (ARCH_USES_PG_UNCACHED is
+    ``def_bool y`` with X86_PAT), not on arm64.
+    """
+    if v < (4, 10, 0):
+        real = [
+            "PG_locked", "PG_error", "PG_referenced", "PG_uptodate", "PG_dirty", "PG_lru",
+            "PG_active", "PG_slab", "PG_owner_priv_1", "PG_arch_1", "PG_reserved",
+            "PG_private", "PG_private_2", "PG_writeback", "PG_head", "PG_swapcache",
+            "PG_mappedtodisk", "PG_reclaim", "PG_swapbacked", "PG_unevictable",
+        ]  # fmt: skip
+    elif v < (4, 20, 0):
+        real = [
+            "PG_locked", "PG_error", "PG_referenced", "PG_uptodate", "PG_dirty", "PG_lru",
+            "PG_active", "PG_waiters", "PG_slab", "PG_owner_priv_1", "PG_arch_1",
+            "PG_reserved", "PG_private", "PG_private_2", "PG_writeback", "PG_head",
+            "PG_mappedtodisk", "PG_reclaim", "PG_swapbacked", "PG_unevictable",
+        ]  # fmt: skip
+    elif v < (6, 6, 0):
+        real = [
+            "PG_locked", "PG_referenced", "PG_uptodate", "PG_dirty", "PG_lru", "PG_active",
+            "PG_workingset", "PG_waiters", "PG_error", "PG_slab", "PG_owner_priv_1",
+            "PG_arch_1", "PG_reserved", "PG_private", "PG_private_2", "PG_writeback",
+            "PG_head", "PG_mappedtodisk", "PG_reclaim", "PG_swapbacked", "PG_unevictable",
+        ]  # fmt: skip
+    else:
+        real = [
+            "PG_locked", "PG_writeback", "PG_referenced", "PG_uptodate", "PG_dirty",
+            "PG_lru", "PG_head", "PG_waiters", "PG_active", "PG_workingset", "PG_error",
+            "PG_slab", "PG_owner_priv_1", "PG_arch_1", "PG_reserved", "PG_private",
+            "PG_private_2", "PG_mappedtodisk", "PG_reclaim", "PG_swapbacked",
+            "PG_unevictable",
+        ]  # fmt: skip
+        if v >= (6, 10, 0):
+            real.remove("PG_slab")  # a page type from 6.10 (6.9.0 has it, 6.10.0 not)
+    real.append("PG_mlocked")
+    if arch == "x86_64":
+        real.append("PG_uncached")
+    real += ["PG_hwpoison", "PG_young", "PG_idle"]
+    if v >= (6, 2, 0):
+        if arch == "arm64":  # CONFIG_ARCH_USES_PG_ARCH_X, selected by arm64 only
+            real += ["PG_arch_2", "PG_arch_3"]
+    elif v >= (5, 10, 0):
+        # CONFIG_64BIT (5.12.9 - 6.1.192; not in 5.7.14; 5.10 from commit history)
+        real.append("PG_arch_2")
+
+    aliases: List[Tuple[str, str]] = []
+    if v >= (5, 16, 0):
+        aliases.append(("PG_readahead", "PG_reclaim"))
+    if v >= (5, 19, 0):
+        aliases.append(("PG_anon_exclusive", "PG_mappedtodisk"))
+    aliases.append(("PG_checked", "PG_owner_priv_1"))
+    if v >= (4, 10, 0):
+        aliases.append(("PG_swapcache", "PG_owner_priv_1"))
+    aliases += [
+        ("PG_fscache", "PG_private_2"),
+        ("PG_pinned", "PG_owner_priv_1"),
+        ("PG_savepinned", "PG_dirty"),
+        ("PG_foreign", "PG_owner_priv_1"),
+    ]
+    if v >= (5, 6, 0):
+        aliases.append(("PG_xen_remapped", "PG_owner_priv_1"))
+    if v < (6, 4, 0):
+        aliases.append(("PG_slob_free", "PG_private"))
+    if v < (5, 11, 0):
+        aliases.append(("PG_double_map", "PG_private_2"))
+    elif v < (6, 2, 0):
+        aliases.append(("PG_double_map", "PG_workingset"))
+    if (5, 15, 0) <= v < (5, 19, 0):
+        aliases.append(("PG_has_hwpoisoned", "PG_mappedtodisk"))
+    elif (5, 19, 0) <= v < (6, 6, 0):
+        aliases.append(("PG_has_hwpoisoned", "PG_error"))
+    aliases.append(("PG_isolated", "PG_reclaim"))
+    if v >= (5, 7, 0):
+        aliases.append(("PG_reported", "PG_uptodate"))
+    if v >= (6, 1, 0):
+        aliases.append(("PG_vmemmap_self_hosted", "PG_owner_priv_1"))
+    if v >= (6, 6, 0):
+        aliases.append(("PG_has_hwpoisoned", "PG_error"))
+        aliases.append(("PG_large_rmappable", "PG_workingset"))
+    return real, aliases
 
 
 def pageflag_names(v: Version, arch: str = "x86_64") -> List[Tuple[int, str]]:
@@ -249,14 +324,19 @@ def pageflag_names(v: Version, arch: str = "x86_64") -> List[Tuple[int, str]]:
         if arch == "arm64":
             order += ["arch_2", "arch_3"]
     else:
-        # Debian 6.1.192 __def_pageflag_names
+        # __def_pageflag_names of 4.9.0, 4.10.17, 4.19.0, 4.20.0, 5.12.9,
+        # Debian 6.1.192, 6.3.8, 6.4.6, 6.6.47, 6.10.0, 6.11.11: one merged
+        # order (absent flags are skipped); "idle" comes before "young" from 6.4.
         order = [
             "locked", "waiters", "error", "referenced", "uptodate", "dirty", "lru",
             "active", "workingset", "slab", "owner_priv_1", "arch_1", "reserved",
-            "private", "private_2", "writeback", "head", "mappedtodisk", "reclaim",
-            "swapbacked", "unevictable", "mlocked", "hwpoison", "young", "idle",
-            "arch_2",
+            "private", "private_2", "writeback", "head", "swapcache", "mappedtodisk",
+            "reclaim", "swapbacked", "unevictable", "mlocked", "uncached", "hwpoison",
         ]  # fmt: skip
+        order += ["idle", "young"] if v >= (6, 4, 0) else ["young", "idle"]
+        order += ["arch_2", "arch_3"]
+        if v >= (4, 10, 0):
+            order.remove("swapcache")  # an alias from 4.10, not in the table
     return [(1 << flags["PG_" + name], name) for name in order if "PG_" + name in flags]
 
 
@@ -269,7 +349,13 @@ def migratetype_names(v: Version) -> List[str]:
 
 
 def migrate_reason_names(v: Version) -> List[Tuple[str, str]]:
-    """``enum migrate_reason`` names with their ``migrate_reason_names[]`` strings."""
+    """
+    ``enum migrate_reason`` names with their ``migrate_reason_names[]`` strings.
+
+    MIGRATE_REASON in include/trace/events/migrate.h read in 4.9.0, 4.14.177,
+    4.15.0, 4.16.13, 4.17.0, 5.7.14, 5.12.9, 5.14.2, 5.15.16, 6.8.0, 6.10.0,
+    6.11.11 and Debian 6.12.117 (see VERIFIED.md).
+    """
     reasons = [
         ("MR_COMPACTION", "compaction"),
         ("MR_MEMORY_FAILURE", "memory_failure"),
@@ -277,12 +363,16 @@ def migrate_reason_names(v: Version) -> List[Tuple[str, str]]:
         ("MR_SYSCALL", "syscall_or_cpuset"),
         ("MR_MEMPOLICY_MBIND", "mempolicy_mbind"),
         ("MR_NUMA_MISPLACED", "numa_misplaced"),
-        ("MR_CONTIG_RANGE", "contig_range"),
     ]
-    if v >= (5, 7, 0):
+    if v >= (4, 17, 0):
+        reasons.append(("MR_CONTIG_RANGE", "contig_range"))
+    else:
+        reasons.append(("MR_CMA", "cma"))  # 4.16.13 still MR_CMA
+    if v >= (5, 13, 0):
+        # absent in 5.12.9, present in 5.14.2; 5.13 from the commit history
         reasons.append(("MR_LONGTERM_PIN", "longterm_pin"))
-    if v >= (5, 16, 0):
-        reasons.append(("MR_DEMOTION", "demotion"))
-    if v >= (6, 3, 0):
-        reasons.append(("MR_DAMON", "damon"))
+    if v >= (5, 15, 0):
+        reasons.append(("MR_DEMOTION", "demotion"))  # 5.14.2 no, 5.15.16 yes
+    if v >= (6, 11, 0):
+        reasons.append(("MR_DAMON", "damon"))  # 6.10.0 no, 6.11.11 yes
     return reasons

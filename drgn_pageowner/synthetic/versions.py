@@ -149,7 +149,8 @@ class Facts:
     section_flag_bits: Tuple[str, ...]
     section_flags_enum: bool
     # ----------------------------------------------------------- struct page
-    #: "mapcount" (<= 4.18), "page_type" (4.19 - 6.11), "pgty" (6.12+)
+    #: "mapcount" (<= 4.17), "page_type" (4.18 - 6.10), "pagetype_enum"
+    #: (6.11), "pgty" (6.12+)
     buddy_kind: str
     page_type_member: bool
     memcg_member: Optional[str]
@@ -217,7 +218,9 @@ def _owner_fields(v: Version) -> Tuple[Tuple[str, str], ...]:
 
 
 def _page_ext_flags(v: Version) -> Tuple[str, ...]:
-    if v < (4, 18, 0):
+    # include/linux/page_ext.h: DEBUG_POISON still in 4.18.0, gone in 4.19.0;
+    # DEBUG_GUARD in 5.2.1, gone in 5.3.1; OWNER_ALLOCATED in 5.6.4.
+    if v < (4, 19, 0):
         return ("PAGE_EXT_DEBUG_POISON", "PAGE_EXT_DEBUG_GUARD", "PAGE_EXT_OWNER")
     if v < (5, 3, 0):
         return ("PAGE_EXT_DEBUG_GUARD", "PAGE_EXT_OWNER")
@@ -335,13 +338,15 @@ def facts_for(
             "SECTION_TAINT_ZONE_DEVICE",
         )
 
-    # PageBuddy: _mapcount == -128 before page_type (4.18/4.19, unverified
-    # which); page_type & (PAGE_TYPE_BASE | PG_buddy) with PG_buddy = 0x80
-    # (Debian 6.1.192); 6.10-6.11 enum pagetype with PG_buddy = 0x40000000
-    # (unverified); 6.12: page_type >> 24 == PGTY_buddy (Debian 6.12.117).
-    if v < (4, 19, 0):
+    # PageBuddy (include/linux/page-flags.h): _mapcount == -128 up to 4.17.0;
+    # page_type & (PAGE_TYPE_BASE | PG_buddy) == PAGE_TYPE_BASE with PG_buddy
+    # 0x80 from 4.18.0 (also 6.10.0, where the values became enum pagetype
+    # but kept PG_buddy = 0x80, PAGE_TYPE_BASE = 0xf0000000); 6.11.11: enum
+    # pagetype with PG_buddy = 0x40000000, PAGE_TYPE_BASE = 0x80000000; 6.12:
+    # page_type >> 24 == PGTY_buddy (Debian 6.12.117).
+    if v < (4, 18, 0):
         buddy_kind = "mapcount"
-    elif v < (6, 10, 0):
+    elif v < (6, 11, 0):
         buddy_kind = "page_type"
     elif v < (6, 12, 0):
         buddy_kind = "pagetype_enum"
@@ -402,7 +407,7 @@ def facts_for(
         section_flag_bits=section_bits,
         section_flags_enum=v >= (6, 0, 0),
         buddy_kind=buddy_kind,
-        page_type_member=v >= (4, 19, 0),
+        page_type_member=v >= (4, 18, 0),
         memcg_member=memcg_member,
         memcg_kind=memcg_kind,
         memdesc_flags=v >= (6, 18, 0),
