@@ -25,6 +25,7 @@ from drgn_pageowner.errors import UnsupportedLayoutError
 from drgn_pageowner.kallsyms import get_symbolizer
 from drgn_pageowner.layout import PageOwnerLayout, get_layout
 from drgn_pageowner.nametables import get_name_tables
+from drgn_pageowner.progcache import program_cached
 from drgn_pageowner.records import DecodeStats, KernelInfo, MemcgInfo, RecordBatch, StackInfo
 from drgn_pageowner.sections import Section, get_sections
 from drgn_pageowner.stackdepot import get_stack_depot
@@ -42,10 +43,11 @@ def kernel_info(prog: Program) -> KernelInfo:
 
     :param prog: the kernel program
     """
-    try:
-        return prog.cache["drgn_pageowner_kernel_info"]
-    except KeyError:
-        pass
+    return program_cached(prog, "kernel_info", lambda: _kernel_info(prog))
+
+
+def _kernel_info(prog: Program) -> KernelInfo:
+    """Gather the facts (see :func:`kernel_info`)."""
     layout = get_layout(prog)
     names = get_name_tables(prog)
     info = KernelInfo(
@@ -62,7 +64,6 @@ def kernel_info(prog: Program) -> KernelInfo:
         page_group_by_mobility_disabled=layout.page_group_by_mobility_disabled,
         has_memcg=layout.has_memcg_data,
     )
-    prog.cache["drgn_pageowner_kernel_info"] = info
     return info
 
 

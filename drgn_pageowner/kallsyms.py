@@ -21,6 +21,8 @@ from typing import Dict, Iterable, List, Optional, Tuple
 import numpy as np
 from drgn import FaultError, Program
 
+from drgn_pageowner.progcache import program_cached
+
 __all__ = ("KernelSymbolizer", "get_symbolizer", "format_pS")
 
 _TABLES = (
@@ -361,10 +363,4 @@ def _module_regions(mod: object) -> List[Tuple[int, int]]:
 
 def get_symbolizer(prog: Program) -> KernelSymbolizer:
     """Return the program's :class:`KernelSymbolizer` (cached in ``prog.cache``)."""
-    try:
-        return prog.cache["drgn_pageowner_symbolizer"]
-    except KeyError:
-        pass
-    symbolizer = KernelSymbolizer(prog)
-    prog.cache["drgn_pageowner_symbolizer"] = symbolizer
-    return symbolizer
+    return program_cached(prog, "symbolizer", lambda: KernelSymbolizer(prog))

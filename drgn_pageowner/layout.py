@@ -38,6 +38,7 @@ from drgn_pageowner.errors import (
     PageOwnerNotEnabledError,
     UnsupportedLayoutError,
 )
+from drgn_pageowner.progcache import program_cached
 
 __all__ = (
     "PageOwnerLayout",
@@ -446,10 +447,11 @@ def get_layout(prog: Program) -> PageOwnerLayout:
     :raises PageOwnerNotEnabledError: if page_owner was not enabled at boot
     :raises MissingDebugInfoError: if the kernel's types are not loaded
     """
-    try:
-        return prog.cache["drgn_pageowner_layout"]
-    except KeyError:
-        pass
+    return program_cached(prog, "layout", lambda: _build_layout(prog))
+
+
+def _build_layout(prog: Program) -> PageOwnerLayout:
+    """Discover the layout (see :func:`get_layout`)."""
     if not page_owner_enabled(prog):
         raise PageOwnerNotEnabledError(
             "page_owner is built into this kernel but was not enabled at boot "
@@ -462,7 +464,6 @@ def get_layout(prog: Program) -> PageOwnerLayout:
             f"the kernel's debug info lacks something page_owner needs ({e}): "
             "load the vmlinux that matches this dump"
         ) from None
-    prog.cache["drgn_pageowner_layout"] = layout
     return layout
 
 

@@ -17,6 +17,8 @@ from typing import List, Optional, Tuple
 
 from drgn import FaultError, Object, Program
 
+from drgn_pageowner.progcache import program_cached
+
 __all__ = ("NameTables", "PageFlagsField", "get_name_tables")
 
 
@@ -140,10 +142,11 @@ def get_name_tables(prog: Program) -> NameTables:
 
     :param prog: the kernel program
     """
-    try:
-        return prog.cache["drgn_pageowner_names"]
-    except KeyError:
-        pass
+    return program_cached(prog, "names", lambda: _read_name_tables(prog))
+
+
+def _read_name_tables(prog: Program) -> NameTables:
+    """Read the tables (see :func:`get_name_tables`)."""
     tables = NameTables(
         gfpflag_names=_read_flag_names(prog, "gfpflag_names"),
         pageflag_names=_read_flag_names(prog, "pageflag_names"),
@@ -152,5 +155,4 @@ def get_name_tables(prog: Program) -> NameTables:
         nr_pageflags=_nr_pageflags(prog),
         page_flags_fields=_read_pff(prog),
     )
-    prog.cache["drgn_pageowner_names"] = tables
     return tables

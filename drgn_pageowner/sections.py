@@ -24,6 +24,7 @@ from drgn.helpers.linux.mmzone import (
 )
 
 from drgn_pageowner.layout import PageOwnerLayout
+from drgn_pageowner.progcache import program_cached
 
 __all__ = ("Section", "get_sections")
 
@@ -154,10 +155,11 @@ def get_sections(prog: Program, layout: PageOwnerLayout) -> List[Section]:
     :param prog: the kernel program
     :param layout: from :func:`~drgn_pageowner.layout.get_layout`
     """
-    try:
-        return prog.cache["drgn_pageowner_sections"]
-    except KeyError:
-        pass
+    return program_cached(prog, "sections", lambda: _read_sections(prog, layout))
+
+
+def _read_sections(prog: Program, layout: PageOwnerLayout) -> List[Section]:
+    """Read the sections (see :func:`get_sections`)."""
     shift = layout.section_size_bits - layout.page_shift
     sections: List[Section] = []
     for nr, section in _present_sections(prog):
@@ -183,5 +185,4 @@ def get_sections(prog: Program, layout: PageOwnerLayout) -> List[Section]:
                 valid=_valid_mask(prog, layout, section),
             )
         )
-    prog.cache["drgn_pageowner_sections"] = sections
     return sections

@@ -20,6 +20,7 @@ import numpy as np
 from drgn import FaultError, Program, TypeKind, offsetof, sizeof
 
 from drgn_pageowner.errors import UnsupportedLayoutError
+from drgn_pageowner.progcache import program_cached
 
 __all__ = ("HandleGeometry", "StackDepot", "get_stack_depot")
 
@@ -294,10 +295,4 @@ class StackDepot:
 
 def get_stack_depot(prog: Program) -> StackDepot:
     """Return the program's :class:`StackDepot` (cached in ``prog.cache``)."""
-    try:
-        return prog.cache["drgn_pageowner_stackdepot"]
-    except KeyError:
-        pass
-    depot = StackDepot(prog)
-    prog.cache["drgn_pageowner_stackdepot"] = depot
-    return depot
+    return program_cached(prog, "stackdepot", lambda: StackDepot(prog))
