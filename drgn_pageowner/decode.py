@@ -557,9 +557,10 @@ def overhead_inputs(prog: Program) -> Dict[str, Any]:
     """
     The numbers :func:`drgn_pageowner.reports.page_owner_overhead` needs:
     page size, page_ext stride, pages that have a page_ext entry, stack depot
-    pools in use and ``sizeof(struct page_owner)``.
+    pools in use and their size, and ``sizeof(struct page_owner)``.
     """
     layout = get_layout(prog)
+    depot = get_stack_depot(prog)
     pages = sum(
         s.nr_pages for s in get_sections(prog, layout) if s.page_ext and not s.page_ext_invalid
     )
@@ -567,7 +568,8 @@ def overhead_inputs(prog: Program) -> Dict[str, Any]:
         "page_size": 1 << layout.page_shift,
         "ext_stride": layout.ext_stride,
         "pages_with_page_ext": pages,
-        "pools_in_use": get_stack_depot(prog).pools_in_use,
+        "pools_in_use": depot.pools_in_use,
+        "pool_size": depot.pool_size,
         "page_owner_size": layout.owner_size or None,
     }
 

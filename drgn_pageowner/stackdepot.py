@@ -27,6 +27,9 @@ __all__ = ("HandleGeometry", "StackDepot", "get_stack_depot")
 # DEPOT_STACK_ALIGN (STACK_ALLOC_ALIGN before v6.3) has been 4 in every
 # release: a record starts at pool + (offset << 4).
 DEPOT_STACK_ALIGN = 4
+# DEPOT_POOL_ORDER (STACK_ALLOC_ORDER before v6.3) has been 2, four pages per
+# pool, in every release (read in 5.10, 6.1, 6.12 and 7.2).
+DEPOT_POOL_ORDER = 2
 
 
 @dataclass(frozen=True)
@@ -111,9 +114,8 @@ class StackDepot:
         self._entry_size = sizeof(prog.type("unsigned long"))
         self._off_count = offsetof(rec, "count") if rec.has_member("count") else None
         self._pool_cache: Dict[int, int] = {}
-        # Pools are read whole, once: DEPOT_POOL_ORDER (STACK_ALLOC_ORDER
-        # before v6.3) has been 2, four pages, in every release.
-        self._pool_size = 4 * prog["PAGE_SIZE"].value_()
+        # Pools are read whole, once.
+        self.pool_size = prog["PAGE_SIZE"].value_() << DEPOT_POOL_ORDER
         self._pool_data: Dict[int, Optional[bytes]] = {}
         # The mm tree's trie backend (2026, unreleased) encodes dense stack IDs
         # above stack_max_pools in the index field.
@@ -197,7 +199,7 @@ class StackDepot:
         except KeyError:
             pass
         try:
-            data: Optional[bytes] = self.prog.read(pool, self._pool_size)
+            data: Optional[bytes] = self.prog.read(pool, self.pool_size)
         except FaultError:
             data = None
         self._pool_data[index] = data

@@ -26,7 +26,8 @@ from drgn_pageowner.reports.model import Cell, Table
 
 __all__ = ("DEPOT_POOL_ORDER", "Overhead", "page_owner_overhead")
 
-#: ``DEPOT_POOL_ORDER`` (v6.3+) / ``STACK_ALLOC_ORDER`` (v4.6-v6.2)
+#: pages per pool as a power of two, used only when the caller does not pass
+#: the pool size (the decoder passes StackDepot.pool_size)
 DEPOT_POOL_ORDER = 2
 
 
