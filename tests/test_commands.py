@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,6 @@ from drgn.commands import DEFAULT_COMMAND_NAMESPACE
 
 import drgn_pageowner.commands  # noqa: F401  (registers the commands)
 from drgn_pageowner import page_owner_text
-from drgn_pageowner.plugin import drgn_prog_set
 from drgn_pageowner.render.debugfs import ENCODING, ERRORS
 from drgn_pageowner.synthetic import build, small_spec
 
@@ -40,9 +40,22 @@ def kernel():  # type: ignore[no-untyped-def]
     return build(small_spec("6.12.0"))
 
 
-def test_plugin_hook_registers_for_kernels(kernel) -> None:  # type: ignore[no-untyped-def]
-    drgn_prog_set(kernel.prog)
-    assert "page_owner" in {c for c in DEFAULT_COMMAND_NAMESPACE._commands}  # type: ignore[attr-defined]
+def test_plugin_hook_registers_for_kernels_only() -> None:
+    """drgn_prog_set() imports the commands for a Linux kernel program, not for others."""
+    code = (
+        "import sys, drgn\n"
+        "from drgn_pageowner.plugin import drgn_prog_set\n"
+        "drgn_prog_set(drgn.Program())\n"
+        "assert 'drgn_pageowner.commands' not in sys.modules\n"
+        "from drgn_pageowner.synthetic import build_program, small_spec\n"
+        "drgn_prog_set(build_program(small_spec('6.12.0')))\n"
+        "from drgn.commands import DEFAULT_COMMAND_NAMESPACE as ns\n"
+        "assert 'drgn_pageowner.commands' in sys.modules\n"
+        "assert 'page_owner' in ns._commands\n"
+    )
+    env = dict(os.environ, DRGN_DISABLE_PLUGINS="*")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
 
 
 def test_page_owner_command_on_sample_matches_kernel() -> None:
@@ -86,10 +99,15 @@ def test_page_owner_page_command(kernel) -> None:  # type: ignore[no-untyped-def
 
 
 def test_page_owner_sort_command(kernel, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """%page_owner_sort feeds the program's records to the sort engine (proven against the C tool)."""
+    from drgn_pageowner.render.sort import SortOptions, parse_blocks, run_sort
+
     out = tmp_path / "sorted.txt"
     _run(kernel.prog, f"page_owner_sort -m {out}")
-    text = out.read_text()
-    assert text.split("\n", 1)[0].endswith("allocated by OTHERS :") or " times, " in text
+    opts, _ = SortOptions.from_argv(["-m", "in", "out"])
+    expected = run_sort(parse_blocks(page_owner_text(kernel.prog)), opts).output
+    assert out.read_bytes() == expected
+    assert out.read_bytes().startswith(b"1 times, ")
 
 
 @pytest.mark.parametrize(

@@ -128,10 +128,13 @@ def test_handles_resolve_to_described_stacks(kernel) -> None:  # type: ignore[no
 def test_bad_handle_is_unreadable_not_garbage(kernel) -> None:  # type: ignore[no-untyped-def]
     depot = get_stack_depot(kernel.prog)
     good = next(h for h in kernel.stack_handles if h)
-    # Same pool, an offset where no record starts.
-    geometry = depot.geometry
-    bogus = good ^ (1 << geometry.offset_shift)
-    assert depot.fetch(bogus) is None or depot.record_address(bogus) != depot.record_address(good)
+    g = depot.geometry
+    # Same offset, a pool index past the depot's own count: refused, not read.
+    beyond = good | (((1 << g.index_bits) - 1) << g.index_shift)
+    assert depot.fetch(beyond) is None
+    # Same pool, the last offset, where no record stores this handle: refused.
+    last = good | (((1 << g.offset_bits) - 1) << g.offset_shift)
+    assert last != good and depot.fetch(last) is None
     assert depot.fetch(0) is None
 
 
