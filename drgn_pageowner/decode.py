@@ -21,7 +21,6 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tupl
 import numpy as np
 from drgn import FaultError, Program, ProgramFlags
 
-from drgn_pageowner.errors import UnsupportedLayoutError
 from drgn_pageowner.kallsyms import get_symbolizer
 from drgn_pageowner.layout import PageOwnerLayout, get_layout
 from drgn_pageowner.nametables import get_name_tables
@@ -572,14 +571,3 @@ def overhead_inputs(prog: Program) -> Dict[str, Any]:
         "pool_size": depot.pool_size,
         "page_owner_size": layout.owner_size or None,
     }
-
-
-def check_supported(prog: Program) -> None:
-    """
-    Raise a :class:`~drgn_pageowner.errors.PageOwnerError` if this program
-    cannot be decoded (not built, not enabled, unknown layouts).
-    """
-    layout = get_layout(prog)
-    if not get_sections(prog, layout):
-        raise UnsupportedLayoutError("no present memory sections were found (FLATMEM is not supported)")
-    get_stack_depot(prog)

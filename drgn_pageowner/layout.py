@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 from drgn import (
@@ -149,9 +149,6 @@ class PageOwnerLayout:
     def max_order_nr_pages(self) -> int:
         return 1 << (self.nr_orders - 1)
 
-    def has(self, name: str) -> bool:
-        """Whether ``struct page_owner`` has the member ``name``."""
-        return name in self.owner_fields
 
 
 def page_owner_built(prog: Program) -> bool:
@@ -526,10 +523,3 @@ def _discover(prog: Program) -> PageOwnerLayout:
         owner_fields=fields,
         owner_size=_owner_size(prog),
     )
-
-
-def owner_field_offsets(layout: PageOwnerLayout) -> Dict[str, int]:
-    """Offsets of the page_owner fields inside a page_ext entry."""
-    fields = layout.ext_dtype.fields
-    assert fields is not None
-    return {name: fields[name][1] for name in layout.owner_fields}

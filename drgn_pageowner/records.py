@@ -88,7 +88,6 @@ class DecodeStats:
     records: int = 0
     unreadable_page_ext: int = 0
     unreadable_struct_page: int = 0
-    unresolved_stacks: int = 0
     skipped_records: int = 0
     unreadable_memcg: int = 0
     #: live kernels: records that kept changing while being read

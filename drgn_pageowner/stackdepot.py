@@ -112,7 +112,6 @@ class StackDepot:
         self._off_handle = offsetof(rec, "handle")
         self._off_entries = offsetof(rec, "entries")
         self._entry_size = sizeof(prog.type("unsigned long"))
-        self._off_count = offsetof(rec, "count") if rec.has_member("count") else None
         self._pool_cache: Dict[int, int] = {}
         # Pools are read whole, once.
         self.pool_size = prog["PAGE_SIZE"].value_() << DEPOT_POOL_ORDER
@@ -170,11 +169,6 @@ class StackDepot:
     def pools_in_use(self) -> Optional[int]:
         """Number of depot pools in use (None if the kernel does not say)."""
         return self._bound
-
-    @property
-    def record_count_offset(self) -> Optional[int]:
-        """Offset of ``stack_record.count`` (v6.8+), None before."""
-        return self._off_count
 
     def _pool(self, index: int) -> int:
         try:
@@ -281,18 +275,6 @@ class StackDepot:
         except FaultError:
             return None
         return np.frombuffer(raw, dtype=f"<u{self._entry_size}").tolist()
-
-    def record_count(self, handle: int) -> Optional[int]:
-        """Return ``refcount_read(&stack_record->count)`` (v6.8+)."""
-        if self._off_count is None:
-            return None
-        addr = self.record_address(handle)
-        if addr is None:
-            return None
-        try:
-            return int.from_bytes(self.prog.read(addr + self._off_count, 4), "little")
-        except FaultError:
-            return None
 
 
 def get_stack_depot(prog: Program) -> StackDepot:

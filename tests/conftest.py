@@ -8,12 +8,10 @@ import os
 from pathlib import Path
 from typing import Dict
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("DRGN_PAGEOWNER_VMCORES", str(ROOT / "vmcores"))
 
-from drgn_pageowner.target import Sample, find_sample, list_samples, open_sample  # noqa: E402
+from drgn_pageowner.target import Sample, find_sample, open_sample  # noqa: E402
 
 #: the sample images the project commits; a missing one fails the tests
 SAMPLE_NAMES = ("5.10", "6.1", "6.12")
@@ -34,12 +32,3 @@ def sample(name: str) -> Sample:
 
 def capture_info(name: str) -> dict:
     return json.loads((find_sample(name).path / "capture.json").read_text())
-
-
-def available_samples() -> list:
-    return [s.name for s in list_samples()]
-
-
-@pytest.fixture(params=SAMPLE_NAMES)
-def sample_name(request: pytest.FixtureRequest) -> str:
-    return request.param

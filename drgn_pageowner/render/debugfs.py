@@ -15,12 +15,12 @@ kernel's bytes, whatever they are.
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, Iterator, List
+from typing import Dict, Iterable, Iterator
 
 from drgn_pageowner.records import KernelInfo, RecordBatch
 from drgn_pageowner.textformat import TextFormat, format_flags, format_page_flags, text_format
 
-__all__ = ("DebugfsRenderer", "render_debugfs", "gfp_migratetype", "ENCODING", "ERRORS")
+__all__ = ("DebugfsRenderer", "gfp_migratetype", "ENCODING", "ERRORS")
 
 ENCODING = "utf-8"
 ERRORS = "surrogateescape"
@@ -133,9 +133,3 @@ class DebugfsRenderer:
         """Yield the text blocks of all records, in order."""
         for batch in batches:
             yield from self.render_batch(batch)
-
-
-def render_debugfs(info: KernelInfo, batches: Iterable[RecordBatch]) -> str:
-    """Return the whole ``/sys/kernel/debug/page_owner`` text."""
-    parts: List[str] = list(DebugfsRenderer(info).render(batches))
-    return "".join(parts)
