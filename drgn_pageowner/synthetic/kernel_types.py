@@ -131,6 +131,67 @@ def _page_struct(tb: TypeBuilder, f: Facts) -> None:
     )
 
 
+# enum pagetype of include/linux/page-flags.h, enumerators in source order.
+# Before 6.10 the page types are macros (6.9.0: #define PAGE_TYPE_BASE
+# 0xf0000000, PG_buddy 0x80 ... PG_hugetlb 0x800), which leave no trace in
+# the debug info. The 6.10 and 6.11 enums mix PAGE_TYPE_BASE (above INT_MAX)
+# with a negative PAGE_MAPCOUNT_RESERVE, so GCC makes them 8-byte signed
+# enums compatible with long (gcc 12: DW_AT_type "long int", byte size 8).
+
+#: 6.10.0 (msgeden/cryptocap-arm64-linux-6.10): the old values as enumerators,
+#: plus PG_slab 0x1000 (PG_slab left enum pageflags in 6.10)
+PAGETYPE_6_10 = (
+    ("PG_buddy", 0x00000080),
+    ("PG_offline", 0x00000100),
+    ("PG_table", 0x00000200),
+    ("PG_guard", 0x00000400),
+    ("PG_hugetlb", 0x00000800),
+    ("PG_slab", 0x00001000),
+    ("PAGE_TYPE_BASE", 0xF0000000),
+    ("PAGE_MAPCOUNT_RESERVE", -128),
+)
+
+#: 6.11.11 (segzix/linux-6.11.11): types moved to the top bits, PG_zsmalloc
+#: added, and the low 16 bits reserved (PAGE_MAPCOUNT_RESERVE = ~0x0000ffff)
+PAGETYPE_6_11 = (
+    ("PG_buddy", 0x40000000),
+    ("PG_offline", 0x20000000),
+    ("PG_table", 0x10000000),
+    ("PG_guard", 0x08000000),
+    ("PG_hugetlb", 0x04000000),
+    ("PG_slab", 0x02000000),
+    ("PG_zsmalloc", 0x01000000),
+    ("PAGE_TYPE_BASE", 0x80000000),
+    ("PAGE_MAPCOUNT_RESERVE", ~0x0000FFFF),
+)
+
+#: 6.12 (Debian 6.12.117): one type per page, in the top byte (PGTY_*); all
+#: values fit an unsigned int
+PAGETYPE_6_12 = (
+    ("PGTY_buddy", 0xF0),
+    ("PGTY_offline", 0xF1),
+    ("PGTY_table", 0xF2),
+    ("PGTY_guard", 0xF3),
+    ("PGTY_hugetlb", 0xF4),
+    ("PGTY_slab", 0xF5),
+    ("PGTY_zsmalloc", 0xF6),
+    ("PGTY_unaccepted", 0xF7),
+    ("PGTY_mapcount_underflow", 0xFF),
+)
+
+
+def _pagetype_enum(tb: TypeBuilder, f: Facts) -> None:
+    """Define ``enum pagetype`` for the releases that have one (6.10+)."""
+    if f.buddy_kind == "pgty":
+        tb.enum("pagetype", PAGETYPE_6_12)
+    elif f.buddy_kind == "pagetype_enum":
+        tb.enum("pagetype", PAGETYPE_6_11, compat="long")
+    elif f.buddy_kind == "page_type" and f.version >= (6, 10, 0):
+        # 6.10 turned the macros into enum pagetype but kept their values,
+        # so PageBuddy() is tested exactly as in 4.18 - 6.9.
+        tb.enum("pagetype", PAGETYPE_6_10, compat="long")
+
+
 def define_kernel_types(tb: TypeBuilder, f: Facts) -> None:
     """
     Define every type of the generation in ``tb``.
@@ -208,35 +269,7 @@ def define_kernel_types(tb: TypeBuilder, f: Facts) -> None:
     # ----------------------------------------------------------- page
     tb.enum("pageflags", tables.pageflags_enum(v, f.arch))
     _page_struct(tb, f)
-    if f.buddy_kind == "pgty":
-        # include/linux/page-flags.h (Debian 6.12.117)
-        tb.enum(
-            "pagetype",
-            [
-                ("PGTY_buddy", 0xF0),
-                ("PGTY_offline", 0xF1),
-                ("PGTY_table", 0xF2),
-                ("PGTY_guard", 0xF3),
-                ("PGTY_hugetlb", 0xF4),
-                ("PGTY_slab", 0xF5),
-                ("PGTY_zsmalloc", 0xF6),
-                ("PGTY_unaccepted", 0xF7),
-                ("PGTY_mapcount_underflow", 0xFF),
-            ],
-        )
-    if f.buddy_kind == "pagetype_enum":
-        tb.enum(
-            "pagetype",
-            [
-                ("PG_buddy", 0x40000000),
-                ("PG_offline", 0x20000000),
-                ("PG_table", 0x10000000),
-                ("PG_guard", 0x08000000),
-                ("PG_hugetlb", 0x04000000),
-                ("PG_slab", 0x02000000),
-                ("PAGE_TYPE_BASE", 0x80000000),
-            ],
-        )
+    _pagetype_enum(tb, f)
     tb.struct("trace_print_flags", [M("unsigned long", "mask"), M("const char *", "name")])
     if v >= (5, 13, 0):
         tb.struct(
