@@ -15,12 +15,14 @@ guessed.
 
 from __future__ import annotations
 
-import itertools
+import contextlib
+import gc
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
 from drgn import FaultError, Program, ProgramFlags
 
+from drgn_pageowner.arrays import sorted_unique, unique_counts
 from drgn_pageowner.kallsyms import get_symbolizer
 from drgn_pageowner.layout import PageOwnerLayout, get_layout
 from drgn_pageowner.nametables import get_name_tables
@@ -304,33 +306,107 @@ def _section_records(
     return out
 
 
-def resolve_stacks(prog: Program, handles: Iterable[int], stats: Optional[DecodeStats] = None) -> Dict[int, StackInfo]:
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """
+    Pause the cyclic garbage collector while building many small acyclic
+    objects (stack tuples and strings): its passes, triggered by allocation
+    counts, would otherwise rescan every object made so far, again and again.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+#: records decoded ahead (a few sections) before their new stacks are read
+#: and symbolised together
+_GROUP_RECORDS = 1 << 16
+
+
+class _StackTable:
+    """
+    Every handle looked up so far, sorted, with its :class:`StackInfo` (None
+    where the handle could not be resolved): per-batch lookups are array
+    searches, and each distinct handle is read and symbolised once.
+    """
+
+    def __init__(self, prog: Program) -> None:
+        self.prog = prog
+        self.handles = np.zeros(0, dtype=np.uint64)
+        self.infos = np.zeros(0, dtype=object)
+
+    def lookup(self, handles: np.ndarray) -> np.ndarray:
+        """:class:`StackInfo` or None for each of ``handles`` (sorted, distinct, non-zero)."""
+        known = self.handles
+        pos = np.searchsorted(known, handles)
+        hit = pos < len(known)
+        hit[hit] = known[pos[hit]] == handles[hit]
+        out = np.empty(len(handles), dtype=object)
+        out[hit] = self.infos[pos[hit]]
+        if not hit.all():
+            new = handles[~hit]
+            infos = self._resolve(new)
+            out[~hit] = infos
+            where = pos[~hit]
+            self.handles = np.insert(known, where, new)
+            self.infos = np.insert(self.infos, where, infos)
+        return out
+
+    def _resolve(self, handles: np.ndarray) -> np.ndarray:
+        starts, ends, entries = get_stack_depot(self.prog).fetch_many(handles)
+        out = np.empty(len(handles), dtype=object)
+        with _gc_paused():
+            pcs = entries.tolist()
+            names = get_symbolizer(self.prog).sprint_array(entries)
+            out[:] = [
+                None if start < 0 else StackInfo(handle, tuple(pcs[start:end]), tuple(names[start:end]))
+                for handle, start, end in zip(handles.tolist(), starts.tolist(), ends.tolist())
+            ]
+        return out
+
+
+def _stack_table(prog: Program) -> _StackTable:
+    return program_cached(prog, "stacks", lambda: _StackTable(prog))
+
+
+def _nonzero_unique(handles: np.ndarray) -> np.ndarray:
+    uniq = sorted_unique(np.asarray(handles, dtype=np.uint64))
+    return uniq[uniq != 0]
+
+
+def _lookup_stacks(
+    prog: Program, handles: np.ndarray, stats: Optional[DecodeStats]
+) -> Tuple[np.ndarray, np.ndarray, Dict[int, StackInfo]]:
+    """
+    Look the distinct non-zero values of ``handles`` up.
+
+    :return: ``(distinct, found, stacks)``: the sorted distinct non-zero
+        handles, whether each resolved, and handle -> :class:`StackInfo`
+    """
+    uniq = _nonzero_unique(handles)
+    infos = _stack_table(prog).lookup(uniq)
+    found = np.array([info is not None for info in infos.tolist()], dtype=bool)
+    if stats is not None and not found.all():
+        for handle in uniq[~found].tolist():
+            stats.unresolved_handles[handle] = stats.unresolved_handles.get(handle, 0) + 1
+    return uniq, found, dict(zip(uniq[found].tolist(), infos[found].tolist()))
+
+
+def resolve_stacks(
+    prog: Program, handles: Iterable[int], stats: Optional[DecodeStats] = None
+) -> Dict[int, StackInfo]:
     """
     Decode and symbolise each distinct handle once (results cached per program).
 
     :param handles: ``depot_stack_handle_t`` values; zero is ignored
     :return: handle -> :class:`StackInfo` for every handle that could be read
     """
-    cache: Dict[int, Optional[StackInfo]] = prog.cache.setdefault("drgn_pageowner_stacks", {})
-    depot = get_stack_depot(prog)
-    symbolizer = get_symbolizer(prog)
-    out: Dict[int, StackInfo] = {}
-    wanted = [h for h in handles if h]
-    fetched: Dict[int, Optional[List[int]]] = {
-        h: depot.fetch(h) for h in set(wanted).difference(cache)
-    }
-    names = symbolizer.sprint_symbols(itertools.chain.from_iterable(p for p in fetched.values() if p))
-    for handle, pcs in fetched.items():
-        cache[handle] = None if pcs is None else StackInfo(
-            handle, tuple(pcs), tuple(map(names.__getitem__, pcs))
-        )
-    for handle in wanted:
-        info = cache[handle]
-        if info is not None:
-            out[handle] = info
-        elif stats is not None:
-            stats.unresolved_handles[handle] = stats.unresolved_handles.get(handle, 0) + 1
-    return out
+    values = np.fromiter(handles, dtype=np.uint64)
+    return _lookup_stacks(prog, values, stats)[2]
 
 
 def _c_string(prog: Program, address: int, limit: int) -> str:
@@ -461,39 +537,78 @@ def iter_batches(
     first = layout.min_low_pfn if start_pfn is None else max(start_pfn, 0)
     last = layout.max_pfn if end_pfn is None else min(end_pfn, layout.max_pfn)
     total = sum(max(0, min(s.end_pfn, last) - max(s.start_pfn, first)) for s in sections)
-    done = 0
-    for sec in sections:
-        lo = max(sec.start_pfn, first)
-        hi = min(sec.end_pfn, last)
-        if lo >= hi:
-            continue
-        stats.sections += 1
-        recs = _section_records(prog, layout, sec, lo, hi, dtype, include_freed, stats, live)
-        done += hi - lo
-        if progress is not None:
-            progress(done, total)
-        if not len(recs):
-            continue
-        handles = set(np.unique(recs["handle"]).tolist())
+
+    def handles_of(recs: np.ndarray) -> np.ndarray:
         if "free_handle" in layout.owner_fields and include_freed:
-            handles |= set(np.unique(recs["free_handle"]).tolist())
-        stacks = resolve_stacks(prog, handles, stats)
-        keep = np.isin(recs["handle"], np.fromiter(stacks, dtype=recs["handle"].dtype, count=len(stacks)))
-        if include_freed:
-            keep |= recs["handle"] == 0
-        if not keep.all():
-            stats.skipped_records += int((~keep).sum())
-            recs = recs[keep]
-        memcg_map: Dict[int, MemcgInfo] = {}
-        if memcgs is not None:
-            values, counts = np.unique(recs["memcg_data"], return_counts=True)
-            for value, count in zip(values.tolist(), counts.tolist()):
-                if value:
-                    memcg_map[value] = memcgs.resolve(value)
-                    if memcg_map[value].unreadable:
-                        stats.unreadable_memcg += count
-        stats.records += len(recs)
-        yield RecordBatch(recs, stacks, memcg_map)
+            return np.concatenate([recs["handle"], recs["free_handle"]])
+        return recs["handle"]
+
+    def section_records() -> Iterator[np.ndarray]:
+        done = 0
+        for sec in sections:
+            lo = max(sec.start_pfn, first)
+            hi = min(sec.end_pfn, last)
+            if lo >= hi:
+                continue
+            stats.sections += 1
+            recs = _section_records(prog, layout, sec, lo, hi, dtype, include_freed, stats, live)
+            done += hi - lo
+            if progress is not None:
+                progress(done, total)
+            if len(recs):
+                yield recs
+
+    for group in _grouped(section_records(), _GROUP_RECORDS):
+        # Read and symbolise the new stacks of several sections at once.
+        table = _stack_table(prog)
+        table.lookup(_nonzero_unique(np.concatenate([handles_of(r) for r in group])))
+        for recs in group:
+            yield _finish_batch(prog, recs, handles_of(recs), include_freed, memcgs, stats)
+
+
+def _grouped(arrays: Iterator[np.ndarray], min_len: int) -> Iterator[List[np.ndarray]]:
+    """Consecutive arrays, in groups of at least ``min_len`` items (but the last)."""
+    group: List[np.ndarray] = []
+    size = 0
+    for arr in arrays:
+        group.append(arr)
+        size += len(arr)
+        if size >= min_len:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
+
+
+def _finish_batch(
+    prog: Program,
+    recs: np.ndarray,
+    handles: np.ndarray,
+    include_freed: bool,
+    memcgs: Optional["_MemcgResolver"],
+    stats: DecodeStats,
+) -> RecordBatch:
+    """A section's records with their stacks and memcgs; records without a readable stack dropped."""
+    distinct, found, stacks = _lookup_stacks(prog, handles, stats)
+    if found.all():
+        keep = recs["handle"] != 0
+    else:
+        keep = np.isin(recs["handle"], distinct[found])
+    if include_freed:
+        keep |= recs["handle"] == 0
+    if not keep.all():
+        stats.skipped_records += int((~keep).sum())
+        recs = recs[keep]
+    memcg_map: Dict[int, MemcgInfo] = {}
+    if memcgs is not None:
+        values, counts = unique_counts(recs["memcg_data"])
+        for value, count in zip(values.tolist(), counts.tolist()):
+            if value:
+                memcg_map[value] = memcgs.resolve(value)
+                if memcg_map[value].unreadable:
+                    stats.unreadable_memcg += count
+    stats.records += len(recs)
+    return RecordBatch(recs, stacks, memcg_map)
 
 
 def read_page(prog: Program, pfn: int, stats: Optional[DecodeStats] = None) -> Optional[RecordBatch]:

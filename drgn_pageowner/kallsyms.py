@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 from drgn import FaultError, Program
 
+from drgn_pageowner.arrays import ragged_arange
 from drgn_pageowner.progcache import program_cached
 
 __all__ = ("KernelSymbolizer", "get_symbolizer", "format_pS")
@@ -95,6 +96,12 @@ class KernelSymbolizer:
         self._cache: Dict[int, str] = {}
         self._names: Dict[int, str] = {}
         self._uniq_np: Optional[np.ndarray] = None
+        self._first_np: Optional[np.ndarray] = None
+        #: addresses sprint_array() has formatted (sorted) and their texts
+        self._seen = (np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=object))
+        self._tokens_np: Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]] = None
+        self._names_np = np.zeros(0, dtype=np.uint8)
+        self._offsets_np = np.zeros(0, dtype=np.int64)
         self._module_symbolizer: Optional["_ModuleSymbols"] = None
         if not self.available:
             self.addresses = np.zeros(0, dtype=np.uint64)
@@ -188,7 +195,38 @@ class KernelSymbolizer:
         if length & 0x80:
             length = (length & 0x7F) | (raw[off] << 7)
             off += 1
-        return b"".join(self._tokens[b] for b in raw[off : off + length])
+        return b"".join(map(self._tokens.__getitem__, raw[off : off + length]))
+
+    def _expand_many(self, indices: List[int]) -> List[str]:
+        """Names (without type letter) of many kallsyms entries, expanded with array operations."""
+        offsets = self._ensure_offsets()
+        if self._tokens_np is None:
+            lengths = np.array([len(t) for t in self._tokens], dtype=np.int64)
+            self._tokens_np = (
+                np.frombuffer(b"".join(self._tokens), dtype=np.uint8),
+                np.cumsum(lengths) - lengths,
+                lengths,
+            )
+            self._names_np = np.frombuffer(self._names_raw, dtype=np.uint8)
+            self._offsets_np = np.array(offsets, dtype=np.int64)
+        tok_flat, tok_start, tok_len = self._tokens_np
+        raw = self._names_np
+        off = self._offsets_np[np.asarray(indices, dtype=np.int64)]
+        first = raw[off].astype(np.int64)
+        big = (first & 0x80) != 0
+        # Linux kernel commit 73bbb94466fd ("kallsyms: support "big" kernel
+        # symbols") (in v6.1): two-byte lengths.
+        second = raw[np.minimum(off + 1, len(raw) - 1)].astype(np.int64)
+        length = np.where(big, (first & 0x7F) | (second << 7), first)
+        codes = raw[ragged_arange(off + 1 + big, length)]
+        expanded = tok_flat[ragged_arange(tok_start[codes], tok_len[codes])]
+        rows = np.repeat(np.arange(len(indices)), length)
+        name_len = np.bincount(rows, weights=tok_len[codes], minlength=len(indices)).astype(np.int64)
+        ends = np.cumsum(name_len).tolist()
+        # One character per byte ("replace" too), so byte offsets are
+        # character offsets.
+        text = expanded.tobytes().decode("ascii", "replace")
+        return [text[end - n + 1 : end] for end, n in zip(ends, name_len.tolist())]
 
     def _symbol_type(self, index: int) -> str:
         expanded = self._expand(index)
@@ -202,6 +240,14 @@ class KernelSymbolizer:
             name = self._expand(index)[1:].decode("ascii", "replace")
             self._names[index] = name
             return name
+
+    def _symbol_names(self, indices: List[int]) -> List[str]:
+        """:meth:`symbol_name` of many entries (the new ones expanded at once)."""
+        cache = self._names
+        todo = [i for i in indices if i not in cache]
+        if todo:
+            cache.update(zip(todo, self._expand_many(todo)))
+        return [cache[i] for i in indices]
 
     def _is_ksym_addr(self, addr: int) -> bool:
         b = self._bounds
@@ -255,27 +301,61 @@ class KernelSymbolizer:
             self._module_symbolizer = _ModuleSymbols(self.prog)
         return self._module_symbolizer.lookup(addr)
 
-    def sprint_symbols(self, addrs: "Iterable[int]") -> Dict[int, str]:
+    def sprint_array(self, addrs: np.ndarray) -> List[str]:
         """
-        ``%pS`` of many addresses at once (one vectorised search).
+        ``%pS`` of each address of an array, computed once per distinct
+        address with array operations (same text as :meth:`sprint_symbol`).
+        Addresses already seen come from a sorted cache.
+        """
+        uniq, inverse = np.unique(np.asarray(addrs, dtype=np.uint64), return_inverse=True)
+        known, known_texts = self._seen
+        pos = np.searchsorted(known, uniq)
+        hit = pos < len(known)
+        hit[hit] = known[pos[hit]] == uniq[hit]
+        texts = np.empty(len(uniq), dtype=object)
+        texts[hit] = known_texts[pos[hit]]
+        if not hit.all():
+            todo = uniq[~hit]
+            computed = self._sprint_kernel(todo)
+            for i in [i for i, t in enumerate(computed) if t is None]:
+                computed[i] = self.sprint_symbol(int(todo[i]))  # modules, raw addresses
+            new_texts = np.array(computed, dtype=object)
+            texts[~hit] = new_texts
+            where = pos[~hit]
+            self._seen = (np.insert(known, where, todo), np.insert(known_texts, where, new_texts))
+        return texts[inverse.reshape(-1)].tolist()  # type: ignore[no-any-return]
 
-        :return: the symboliser's cache, which then holds every address given
-        """
-        cache = self._cache
-        todo = sorted({a for a in addrs if a not in cache})
-        if not todo:
-            return cache
-        if self.available and self._uniq:
-            if self._uniq_np is None:
-                self._uniq_np = np.array(self._uniq, dtype=np.uint64)
-            pos = np.searchsorted(self._uniq_np, np.array(todo, dtype=np.uint64), side="right") - 1
-            for addr, p in zip(todo, pos.tolist()):
-                if p >= 0 and self._is_ksym_addr(addr):
-                    cache[addr] = format_pS(*self._at(p, addr), addr)
-        for addr in todo:
-            if addr not in cache:
-                self.sprint_symbol(addr)  # modules, raw addresses
-        return cache
+    def _sprint_kernel(self, addrs: np.ndarray) -> List[Optional[str]]:
+        """``%pS`` of core kernel addresses; None for any other address."""
+        if not (self.available and self._uniq):
+            return [None] * len(addrs)
+        if self._uniq_np is None:
+            self._uniq_np = np.array(self._uniq, dtype=np.uint64)
+        uniq = self._uniq_np
+        if self._first_np is None:
+            self._first_np = np.asarray(self._first, dtype=np.int64)
+        b = {k: np.uint64(v) for k, v in self._bounds.items()}
+        in_init = (addrs >= b["_sinittext"]) & (addrs < b["_einittext"])
+        if self.kallsyms_all:
+            ok = (addrs >= b["_stext"]) & (addrs < b["_end"])
+            section_end = np.where(in_init, b["_einittext"], b["_end"]).astype(np.uint64)
+        else:
+            ok = ((addrs >= b["_stext"]) & (addrs < b["_etext"])) | in_init
+            section_end = np.where(in_init, b["_einittext"], b["_etext"]).astype(np.uint64)
+        pos = np.searchsorted(uniq, addrs, side="right").astype(np.int64) - 1
+        ok &= pos >= 0
+        pos = np.maximum(pos, 0)
+        start = uniq[pos]
+        nxt = np.minimum(pos + 1, len(uniq) - 1)
+        end = np.where(pos + 1 < len(uniq), uniq[nxt], section_end)
+        offset = (addrs - start).tolist()
+        size = (end - start).tolist()
+        first, which = np.unique(self._first_np[pos], return_inverse=True)
+        names = np.array(self._symbol_names(first.tolist()), dtype=object)
+        return [
+            f"{n}+0x{o:x}/0x{z:x}" if k else None
+            for n, o, z, k in zip(names[which.reshape(-1)].tolist(), offset, size, ok.tolist())
+        ]
 
     def sprint_symbol(self, addr: int) -> str:
         """Return ``addr`` formatted as the kernel's ``%pS`` would print it."""

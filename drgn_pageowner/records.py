@@ -13,7 +13,7 @@ drgn.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -27,9 +27,13 @@ __all__ = (
 )
 
 
-@dataclass(frozen=True)
-class StackInfo:
-    """A stack depot entry: its return addresses and their ``%pS`` texts."""
+class StackInfo(NamedTuple):
+    """
+    A stack depot entry: its return addresses and their ``%pS`` texts.
+
+    (A named tuple rather than a frozen dataclass: one is made for each of
+    tens of thousands of distinct stacks, and tuples are made fastest.)
+    """
 
     handle: int
     pcs: Tuple[int, ...]

@@ -19,6 +19,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 from drgn import FaultError, Program, TypeKind, offsetof, sizeof
 
+from drgn_pageowner.arrays import ragged_arange
 from drgn_pageowner.errors import UnsupportedLayoutError
 from drgn_pageowner.progcache import program_cached
 
@@ -116,6 +117,10 @@ class StackDepot:
         # Pools are read whole, once.
         self.pool_size = prog["PAGE_SIZE"].value_() << DEPOT_POOL_ORDER
         self._pool_data: Dict[int, Optional[bytes]] = {}
+        # Pools readable in one piece, side by side, for fetch_many().
+        self._arena = np.zeros(0, dtype=np.uint8)
+        self._arena_used = 0
+        self._arena_slot: Dict[int, int] = {}
         # The mm tree's trie backend (2026, unreleased) encodes dense stack IDs
         # above stack_max_pools in the index field.
         try:
@@ -275,6 +280,149 @@ class StackDepot:
         except FaultError:
             return None
         return np.frombuffer(raw, dtype=f"<u{self._entry_size}").tolist()
+
+
+    # -- many handles at once ------------------------------------------------
+
+    def _aligned(self) -> bool:
+        """Whether the record fields can be gathered with word-sized views."""
+        return (
+            self._off_handle % 4 == 0
+            and self._off_size % 4 == 0
+            and self._off_entries % self._entry_size == 0
+            and (1 << DEPOT_STACK_ALIGN) % self._entry_size == 0
+            and self.pool_size % self._entry_size == 0
+        )
+
+    def _arena_slots(self, indices: np.ndarray) -> np.ndarray:
+        """
+        Slot in the pool arena of each pool index (-1: no such pool, or the
+        pool cannot be read in one piece). Pools are copied into the arena
+        once, in the order they are first needed.
+        """
+        arena = self._arena
+        distinct, which = np.unique(indices, return_inverse=True)
+        slot_of = np.full(len(distinct), -1, dtype=np.int64)
+        for k, index in enumerate(distinct.tolist()):
+            slot = self._arena_slot.get(index)
+            if slot is None:
+                pool = self._pool(index)
+                data = self._pool_bytes(index, pool) if pool else None
+                if data is None or len(data) != self.pool_size:
+                    slot = -1
+                else:
+                    slot = self._arena_used
+                    need = (slot + 1) * self.pool_size
+                    if need > len(arena):
+                        grown = np.zeros(max(need, 2 * len(arena)), dtype=np.uint8)
+                        grown[: len(arena)] = arena
+                        arena = self._arena = grown
+                    arena[slot * self.pool_size : need] = np.frombuffer(data, dtype=np.uint8)
+                    self._arena_used += 1
+                self._arena_slot[index] = slot
+            slot_of[k] = slot
+        return slot_of[which.reshape(-1)]
+
+    def _match_many(self, handles: np.ndarray, indices: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """
+        Byte position in the arena of the record each handle names at pool
+        ``indices`` (-1 where that pool holds no record storing the handle).
+        """
+        pos = np.full(len(handles), -1, dtype=np.int64)
+        ok = indices >= 0
+        if self._pools_len:
+            ok &= indices < self._pools_len
+        if self._bound is not None:
+            ok &= indices < self._bound
+        rel = offsets << DEPOT_STACK_ALIGN
+        ok &= rel + self._off_entries <= self.pool_size
+        if not ok.any():
+            return pos
+        slots = self._arena_slots(indices[ok])
+        start = np.full(len(handles), -1, dtype=np.int64)
+        start[np.nonzero(ok)[0]] = np.where(slots >= 0, slots * self.pool_size + rel[ok], -1)
+        ok = start >= 0
+        words = self._arena[: self._arena_used * self.pool_size].view("<u4")
+        stored = words[(start[ok] + self._off_handle) >> 2].astype(np.uint64)
+        mask = np.uint64(self.geometry.compare_mask)
+        good = (stored & mask) == (handles[ok] & mask)
+        pos[np.nonzero(ok)[0][good]] = start[ok][good]
+        return pos
+
+    def fetch_many(self, handles: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """
+        Return the saved return addresses of many handles at once, gathered
+        with array operations from whole pools (the same frames as
+        :meth:`fetch` gives for each handle).
+
+        :param handles: ``depot_stack_handle_t`` values
+        :return: ``(starts, ends, entries)``: the frames of ``handles[i]``
+            are ``entries[starts[i]:ends[i]]``; ``starts[i]`` is -1 where the
+            handle cannot be resolved
+        """
+        h = np.asarray(handles, dtype=np.uint64)
+        n = len(h)
+        g = self.geometry
+        stored_index = ((h >> np.uint64(g.index_shift)) & np.uint64((1 << g.index_bits) - 1)).astype(np.int64)
+        offsets = ((h >> np.uint64(g.offset_shift)) & np.uint64((1 << g.offset_bits) - 1)).astype(np.int64)
+        if self._max_pools is not None and (stored_index > self._max_pools).any():
+            bad = int(h[stored_index > self._max_pools][0])
+            raise UnsupportedLayoutError(
+                f"stack depot handle {bad:#x} belongs to the trie backend, "
+                "which drgn-pageowner cannot decode yet"
+            )
+        if not self._aligned():
+            return self._fetch_each(h)
+        if self._plus_one is None:
+            choices = [stored_index - 1, stored_index]
+        elif self._plus_one:
+            choices = [stored_index - 1]
+        else:
+            choices = [stored_index]
+        pos = np.full(n, -1, dtype=np.int64)
+        for cand in choices:
+            todo = np.nonzero((pos < 0) & (h != 0))[0]
+            if not len(todo):
+                break
+            pos[todo] = self._match_many(h[todo], cand[todo], offsets[todo])
+        found = pos >= 0
+        es = self._entry_size
+        arena = self._arena[: self._arena_used * self.pool_size]
+        sizes = np.zeros(n, dtype=np.int64)
+        sizes[found] = arena.view("<u4")[(pos[found] + self._off_size) >> 2]
+        rel_end = pos % self.pool_size + self._off_entries + sizes * es
+        # A record running past its pool, or an absurd size: read it the slow
+        # way, which refuses what cannot be read.
+        found &= (sizes <= 4096) & (rel_end <= self.pool_size)
+        sizes[~found] = 0
+        ends = np.cumsum(sizes)
+        starts = ends - sizes
+        first_word = (pos[found] + self._off_entries) // es
+        idx = ragged_arange(first_word, sizes[found])
+        entries = arena.view(f"<u{es}")[idx].astype(np.uint64)
+        starts[~found] = -1
+        # Pools that could not be read whole, and records that do not fit.
+        retry = np.nonzero(~found & (h != 0))[0]
+        if len(retry):
+            r_starts, r_ends, r_entries = self._fetch_each(h[retry])
+            ok = r_starts >= 0
+            starts[retry[ok]] = r_starts[ok] + len(entries)
+            ends[retry[ok]] = r_ends[ok] + len(entries)
+            entries = np.concatenate([entries, r_entries])
+        return starts, ends, entries
+
+    def _fetch_each(self, handles: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`fetch_many` done one handle at a time."""
+        starts = np.full(len(handles), -1, dtype=np.int64)
+        ends = np.zeros(len(handles), dtype=np.int64)
+        flat: List[int] = []
+        for i, handle in enumerate(handles.tolist()):
+            pcs = self.fetch(int(handle))
+            if pcs is not None:
+                starts[i] = len(flat)
+                flat.extend(pcs)
+                ends[i] = len(flat)
+        return starts, ends, np.array(flat, dtype=np.uint64)
 
 
 def get_stack_depot(prog: Program) -> StackDepot:

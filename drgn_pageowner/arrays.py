@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""
+Array helpers
+-------------
+
+The ``drgn_pageowner.arrays`` module holds the few numpy tricks that bulk
+decoding needs again and again: reading many variable-length runs (stack
+depot records, compressed kallsyms names) out of one flat array without a
+Python loop, and distinct values by one sort.
+"""
+
+from __future__ import annotations
+
+from typing import Tuple
+
+import numpy as np
+
+__all__ = ("ragged_arange", "sorted_unique", "unique_counts")
+
+
+def ragged_arange(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """
+    The concatenation of ``arange(s, s + n)`` for each ``(s, n)``.
+
+    :param starts: first index of each run
+    :param lengths: length of each run (non-negative)
+    :return: ``int64`` indices, ``lengths.sum()`` of them
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    ends = np.cumsum(lengths)
+    total = int(ends[-1]) if len(ends) else 0
+    return np.repeat(np.asarray(starts, dtype=np.int64) - (ends - lengths), lengths) + np.arange(total)
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """
+    The sorted distinct values of a 1-D array: ``np.unique(values)``, by one
+    sort (several times faster than the hash-based ``np.unique`` of numpy 2.3+
+    on the tens of thousands of handles of one memory section).
+    """
+    s = np.sort(values)
+    if len(s) < 2:
+        return s
+    keep = np.empty(len(s), dtype=bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
+
+
+def unique_counts(values: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_counts=True)`` by one sort."""
+    s = np.sort(values)
+    if not len(s):
+        return s, np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
+    counts = np.diff(np.append(starts, len(s)))
+    return s[starts], counts
