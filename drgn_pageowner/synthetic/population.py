@@ -26,7 +26,7 @@ from drgn_pageowner.synthetic.spec import BuddyBlock, MemoryRange, RecordArrays
 from drgn_pageowner.synthetic.tables import gfp_bits
 from drgn_pageowner.synthetic.versions import Facts
 
-__all__ = ("populate",)
+__all__ = ("populate", "FILLS")
 
 _COMMS = ["systemd", "kworker/u16:3", "bash", "python3", "systemd-journal", "sshd", "swapper/0",
           "cc1", "postgres", "java", "nginx", "containerd"]  # fmt: skip
@@ -70,8 +70,12 @@ def _templates(
     return out
 
 
+#: the populations :func:`populate` can make
+FILLS = ("mixed", "full")
+
+
 def populate(
-    f: Facts, ranges: Sequence[MemoryRange], nstacks: int, seed: int = 1
+    f: Facts, ranges: Sequence[MemoryRange], nstacks: int, seed: int = 1, fill: str = "mixed"
 ) -> Tuple[RecordArrays, List[BuddyBlock]]:
     """
     Records and free blocks covering ``ranges``.
@@ -80,7 +84,13 @@ def populate(
     :param ranges: present memory
     :param nstacks: number of distinct stacks to draw from
     :param seed: random seed (deterministic output)
+    :param fill: ``"mixed"`` (free blocks, THPs and runs of orders 0-3, with
+        10% of the records freed) or ``"full"`` (the worst case for a reader:
+        every page of every whole max-order block is an allocated order-0
+        page, so there are as many printed records as pages)
     """
+    if fill not in FILLS:
+        raise ValueError(f"unknown population {fill!r} (one of: {', '.join(FILLS)})")
     rng = np.random.default_rng(seed)
     max_order = f.nr_orders - 1
     block = 1 << max_order
@@ -97,6 +107,9 @@ def populate(
     if thp_order == max_order:
         kind[kind == 1] = 0
     templates = _templates(rng, max_order, 48)
+    if fill == "full":
+        kind[:] = 2
+        templates = [(np.arange(block, dtype=np.int64), np.zeros(block, dtype=np.uint8), np.ones(block, dtype=bool))]
     tsel = rng.integers(0, len(templates), size=nblocks)
 
     rec_pfn: List[np.ndarray] = []
@@ -155,7 +168,7 @@ def populate(
     c["ts_nsec"][:] = np.cumsum(rng.integers(1000, 200000, size=n, dtype=np.int64)).astype(
         np.uint64
     )
-    freed = rng.random(n) < 0.1
+    freed = rng.random(n) < (0.1 if fill == "mixed" else 0.0)
     c["allocated"][:] = ~freed
     c["free_stack"][freed] = rng.integers(0, nstacks, size=int(freed.sum()), dtype=np.int32)
     c["free_ts_nsec"][freed] = c["ts_nsec"][freed] + np.uint64(5000)

@@ -10,16 +10,14 @@ Ready-made kernel descriptions
 * :func:`preset` - a machine of a given size, e.g. ``preset("6.12",
   memory="16G", stacks=50000)``.
 * :func:`parse_preset` - the same from a string ``"6.12:16G:50000"``
-  (``release-or-generation[:memory[:stacks[:arch[:page_size]]]]``).
+  (``release-or-generation[:memory[:stacks[:arch[:page_size[:fill]]]]]``).
 """
 
 from __future__ import annotations
 
 import random
 import re
-from typing import List, Optional, Tuple
-
-import numpy as np
+from typing import List, Optional
 
 from drgn_pageowner.synthetic.spec import (
     GFP_HIGHUSER_MOVABLE,
@@ -31,7 +29,6 @@ from drgn_pageowner.synthetic.spec import (
     MemoryRange,
     ModuleSpec,
     PageRecord,
-    RecordArrays,
     Stack,
 )
 from drgn_pageowner.synthetic.versions import GENERATIONS, default_release, facts_for
@@ -264,12 +261,15 @@ def preset(
     page_size: int = 4096,
     seed: int = 1,
     trie: bool = False,
+    fill: str = "mixed",
 ) -> KernelSpec:
     """
     A machine with ``memory`` of RAM (one node, a 1 MiB low hole, and 25%
     of it on a second node when it is 4 GiB or more) where every max-order
     block is either free or split into allocations of orders 0-3 and 9,
     over ``stacks`` distinct stacks. Built with numpy so 16 GiB takes seconds.
+    With ``fill="full"`` every page is an allocated order-0 page instead
+    (as many records as pages: the worst case for a reader).
     """
     from drgn_pageowner.synthetic.population import populate
 
@@ -284,7 +284,7 @@ def preset(
         ranges = [MemoryRange(first, total_pages, 0)]
     rng = random.Random(seed)
     stack_list = _make_stacks(rng, stacks, None)
-    recs, buddy = populate(f, ranges, stacks, seed)
+    recs, buddy = populate(f, ranges, stacks, seed, fill)
     return KernelSpec(
         release=release,
         arch=arch,
@@ -301,7 +301,8 @@ def preset(
 def parse_preset(text: str) -> KernelSpec:
     """
     Parse ``"6.12:16G:50000"`` (release or generation, memory, stacks,
-    optional arch and page size, e.g. ``"6.1:4G:1000:arm64:16K"``).
+    optional arch, page size and population, e.g. ``"6.1:4G:1000:arm64:16K"``
+    or ``"6.12:16G:50000:::full"``; empty fields take their defaults).
     """
     parts = text.split(":")
     release = parts[0] or "6.12"
@@ -309,8 +310,5 @@ def parse_preset(text: str) -> KernelSpec:
     nstacks = int(parts[2]) if len(parts) > 2 and parts[2] else 1000
     arch = parts[3] if len(parts) > 3 and parts[3] else "x86_64"
     page_size = parse_size(parts[4]) if len(parts) > 4 and parts[4] else 4096
-    return preset(release, memory, nstacks, arch=arch, page_size=page_size)
-
-
-def _unused(_: Tuple[np.ndarray, RecordArrays]) -> None:  # pragma: no cover
-    pass
+    fill = parts[5] if len(parts) > 5 and parts[5] else "mixed"
+    return preset(release, memory, nstacks, arch=arch, page_size=page_size, fill=fill)
