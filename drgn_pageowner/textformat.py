@@ -73,12 +73,13 @@ def _memcg_mode(v: Tuple[int, int, int]) -> str:
     6.12.113) or "objcg" (every memcg_data is an obj_cgroup; read in 7.2, where
     all charged folios point at an objcg, and in the 6.12.y stable backport
     "mm/page_owner: use memcg_data snapshot to avoid TOCTOU in
-    print_page_owner_memcg()", in Debian 6.12.115 and later, which reads user
-    pages that way too and oopses on them; we print no line where that chain
-    is unreadable). The releases between 6.13 and 6.19 were not read; they are
-    assumed to be like 6.12.113.
+    print_page_owner_memcg()", in upstream 6.12.114 and later (Debian imported
+    it with 6.12.115-1: its changelog lists it under ChangeLog-6.12.114; code
+    read in Debian 6.12.117), which reads user pages that way too and oopses
+    on them; we print no line where that chain is unreadable). The releases
+    between 6.13 and 6.19 were not read; they are assumed to be like 6.12.113.
     """
-    if v >= (7, 0, 0) or (6, 12, 115) <= v < (6, 13, 0):
+    if v >= (7, 0, 0) or (6, 12, 114) <= v < (6, 13, 0):
         return "objcg"
     return "page_memcg_check"
 
