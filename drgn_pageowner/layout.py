@@ -287,11 +287,12 @@ def _pageblock_order(prog: Program, page_shift: int, nr_orders: int) -> int:
 
 
 def _thp_sets_pageblock_order(prog: Program) -> bool:
-    # Zi Yan's 2024 series "enable THP without hugetlb pageblock order" added
-    # the CONFIG_TRANSPARENT_HUGEPAGE branch to include/linux/pageblock-flags.h
-    # (absent in v6.1, present in v6.9 and v6.12). The layout does not show it,
-    # so this one is decided by release.
-    return parse_release(_release(prog)) >= (6, 9, 0)
+    # Baolin Wang's "mm: set pageblock_order to HPAGE_PMD_ORDER in case with
+    # !CONFIG_HUGETLB_PAGE but THP enabled" (in v6.10) added the
+    # CONFIG_TRANSPARENT_HUGEPAGE branch to include/linux/pageblock-flags.h
+    # (absent in v6.9.0, present in v6.10.0 and v6.12). The layout does not
+    # show it, so this one is decided by release.
+    return parse_release(_release(prog)) >= (6, 10, 0)
 
 
 def _has_object(prog: Program, name: str) -> bool:
@@ -325,18 +326,19 @@ def _buddy_rule(prog: Program, page_type: Type) -> BuddyRule:
         pgty = _enum_value(prog, "PGTY_buddy")
         if pgty is not None:
             return BuddyRule("pgty", off, value=pgty)
-        # Between v6.9 and v6.11 the types are enumerators of enum pagetype.
+        # In v6.10 and v6.11 the types are enumerators of enum pagetype (v6.9
+        # still has macros, handled below).
         base = _enum_value(prog, "PAGE_TYPE_BASE")
         flag = _enum_value(prog, "PG_buddy")
         if base is None or flag is None:
             # Linux kernel commit 6e292b9be7f4 ("mm: split page_type out from
-            # _mapcount") (in v4.19): macros PAGE_TYPE_BASE 0xf0000000 and
+            # _mapcount") (in v4.18): macros PAGE_TYPE_BASE 0xf0000000 and
             # PG_buddy 0x80; vmcoreinfo exports ~PG_buddy.
             base = 0xF0000000
             mapcount = _vmcoreinfo_number(prog, "PAGE_BUDDY_MAPCOUNT_VALUE")
             flag = (~mapcount & 0xFFFFFFFF) if mapcount is not None else 0x80
         return BuddyRule("page_type", off, base=base & 0xFFFFFFFF, flag=flag & 0xFFFFFFFF)
-    # Before v4.19: _mapcount == PAGE_BUDDY_MAPCOUNT_VALUE (-128).
+    # Before v4.18: _mapcount == PAGE_BUDDY_MAPCOUNT_VALUE (-128).
     value = _vmcoreinfo_number(prog, "PAGE_BUDDY_MAPCOUNT_VALUE")
     return BuddyRule(
         "mapcount",
