@@ -128,7 +128,7 @@ class StackDepot:
         except (KeyError, LookupError, FaultError):
             self._max_pools = None
         # Whether stored indices are index + 1. None: decide per record by
-        # checking the handle it stores (v6.8.3-v6.8.4 and v6.9-rc1/rc2 kept the
+        # checking the handle it stores (v6.8.2-v6.8.4 and v6.9-rc1/rc2 kept the
         # name pool_index while storing index + 1).
         if self.geometry.index_name == "pool_index_plus_1":
             # Linux kernel commit a6c1d9cb9a68 ("stackdepot: rename pool_index
@@ -139,7 +139,7 @@ class StackDepot:
             self._plus_one = False
         else:
             # Linux kernel commit 3ee34eabac2a ("lib/stackdepot: fix first
-            # entry having a 0-handle") (in v6.9-rc1, v6.8.3) changed the
+            # entry having a 0-handle") (in v6.9-rc1, v6.8.2) changed the
             # meaning without renaming the field.
             self._plus_one = None
 

@@ -28,13 +28,19 @@ generation                releases
 ``5.18-6.0``              + ``comm``, ``tgid``
 ``6.1-6.2``               handle gets 5 ``extra`` bits; PAGE_EXT_INVALID
 ``6.3-6.7``               ``stack_pools`` / ``pool_index``
-``6.8.0-6.8.2``           new ``stack_record``, no valid bit, ``pools_num``
-``6.8.3-6.8.4``           ``pool_index`` holds index + 1
+``6.8.0-6.8.1``           new ``stack_record``, no valid bit, ``pools_num``
+``6.8.2-6.8.4``           ``pool_index`` holds index + 1
 ``6.8.5+``                ``pool_index_plus_1``
 ``6.9-6.18``              ``page_owner_stacks`` (``stack_list``)
 ``6.19+``                 ``show_handles`` (same memory layout as 6.9-6.18)
 ``trie``                  mm-tree stack depot trie backend (decoders refuse)
 ========================  ==================================================
+
+The issue that introduced the synthetic kernels named the two early 6.8
+generations ``6.8.0-6.8.2`` and ``6.8.3-6.8.4``; the index + 1 change reached
+stable in 6.8.2, not 6.8.3 (see VERIFIED.md, "Stable 6.8.y and commit IDs").
+The old names are still accepted wherever a generation name is looked up
+(:data:`GENERATION_ALIASES`); listings give only the current names.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from typing import Dict, List, Optional, Tuple
 
 __all__ = (
     "GENERATIONS",
+    "GENERATION_ALIASES",
     "Facts",
     "facts_for",
     "generation_of",
@@ -54,8 +61,29 @@ __all__ = (
 
 Version = Tuple[int, int, int]
 
+#: Old generation name (as the issue spelled it) -> current name. Lookups in
+#: :data:`GENERATIONS` (``in``, ``[]``) and :func:`default_release` resolve
+#: these; iterating :data:`GENERATIONS` never yields them.
+GENERATION_ALIASES: Dict[str, str] = {
+    "6.8.0-6.8.2": "6.8.0-6.8.1",
+    "6.8.3-6.8.4": "6.8.2-6.8.4",
+}
+
+
+class _GenerationTable(Dict[str, Tuple[Version, str]]):
+    """A dict whose ``in`` and ``[]`` also accept :data:`GENERATION_ALIASES`."""
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, str):
+            key = GENERATION_ALIASES.get(key, key)
+        return super().__contains__(key)
+
+    def __getitem__(self, key: str) -> Tuple[Version, str]:
+        return super().__getitem__(GENERATION_ALIASES.get(key, key))
+
+
 #: generation name -> (first release, a representative release string)
-GENERATIONS: Dict[str, Tuple[Version, str]] = {
+GENERATIONS: Dict[str, Tuple[Version, str]] = _GenerationTable({
     "4.8": ((4, 8, 0), "4.8.0"),
     "4.9-5.3": ((4, 9, 0), "4.19.0"),
     "5.4-5.10": ((5, 4, 0), "5.10.0"),
@@ -64,13 +92,16 @@ GENERATIONS: Dict[str, Tuple[Version, str]] = {
     "5.18-6.0": ((5, 18, 0), "5.19.0"),
     "6.1-6.2": ((6, 1, 0), "6.1.0"),
     "6.3-6.7": ((6, 3, 0), "6.6.0"),
-    "6.8.0-6.8.2": ((6, 8, 0), "6.8.0"),
-    "6.8.3-6.8.4": ((6, 8, 3), "6.8.3"),
+    "6.8.0-6.8.1": ((6, 8, 0), "6.8.0"),
+    # Linux kernel commits 3ee34eabac2a ("lib/stackdepot: fix first entry
+    # having a 0-handle") and dc24559472a6 ("lib/stackdepot: off by one in
+    # depot_fetch_stack()") were backported to 6.8.2.
+    "6.8.2-6.8.4": ((6, 8, 2), "6.8.2"),
     "6.8.5+": ((6, 8, 5), "6.8.5"),
     "6.9-6.18": ((6, 9, 0), "6.12.0"),
     "6.19+": ((6, 19, 0), "6.19.0"),
     "trie": ((6, 19, 0), "6.19.0-mm-trie"),
-}
+})
 
 
 def parse_release(release: str) -> Version:
@@ -99,7 +130,7 @@ def generation_of(version: Version) -> str:
 
 
 def default_release(generation: str) -> str:
-    """A representative release string for a generation name."""
+    """A representative release string for a generation name (or an alias)."""
     try:
         return GENERATIONS[generation][1]
     except KeyError:
@@ -313,7 +344,9 @@ def facts_for(
         max_pools = min(1 << index_bits, 8192)
     else:
         pools_symbol, index_symbol, offset_symbol = "stack_pools", "pools_num", "pool_offset"
-        if v >= (6, 8, 3):
+        # 3ee34eabac2a (6.8.2) keeps pool index 0 out of handles:
+        # DEPOT_MAX_POOLS = min((1 << DEPOT_POOL_INDEX_BITS) - 1, 8192).
+        if v >= (6, 8, 2):
             max_pools = min((1 << index_bits) - 1, 8192)
         else:
             max_pools = min(1 << index_bits, 8192)
@@ -398,7 +431,7 @@ def facts_for(
         depot_index_symbol=index_symbol,
         depot_offset_symbol=offset_symbol,
         handle_fields=handle,
-        index_plus_one=v >= (6, 8, 3),
+        index_plus_one=v >= (6, 8, 2),
         new_stack_record=v >= (6, 8, 0),
         max_pools=max_pools,
         trie=trie,

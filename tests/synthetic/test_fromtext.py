@@ -39,8 +39,8 @@ EXPECTED_GUESS: Dict[str, str] = {
     "6.3-6.7": "6.6.0",
     # 6.6 - 6.11 already have 6.12's order of the low page flags (6.6.47 and
     # 6.9.0 page-flags.h), so these texts print as 6.12 would print them
-    "6.8.0-6.8.2": "6.12.0",
-    "6.8.3-6.8.4": "6.12.0",
+    "6.8.0-6.8.1": "6.12.0",
+    "6.8.2-6.8.4": "6.12.0",
     "6.8.5+": "6.12.0",
     "6.9-6.18": "6.12.0",
     "6.19+": "6.12.0",

@@ -13,6 +13,7 @@ from drgn.helpers.linux.mmzone import nr_to_section
 from drgn.helpers.linux.stackdepot import stack_depot_fetch
 
 from drgn_pageowner.synthetic import GENERATIONS, PageRecord, SyntheticKernel, build, small_spec
+from drgn_pageowner.synthetic.versions import GENERATION_ALIASES, default_release, facts_for
 
 CASES: List[Tuple[str, str, int]] = [(g, "x86_64", 4096) for g in GENERATIONS]
 CASES += [("4.9-5.3", "arm64", 65536), ("6.1-6.2", "arm64", 16384), ("6.9-6.18", "arm64", 65536),
@@ -63,7 +64,9 @@ def resolve(prog: Program, handle: int) -> List[int]:
     parts = reinterpret("union handle_parts", Object(prog, "depot_stack_handle_t", handle))
     names = [m.name for m in prog.type("union handle_parts").members[1].type.members]  # type: ignore[index,union-attr]
     index = parts.member_(names[0]).value_()
-    if names[0] == "pool_index_plus_1" or prog["UTS_RELEASE"].string_() in (b"6.8.3", b"6.8.4"):
+    if names[0] == "pool_index_plus_1" or prog["UTS_RELEASE"].string_() in (
+        b"6.8.2", b"6.8.3", b"6.8.4"
+    ):
         index -= 1
     try:
         pools = prog["stack_pools"]
@@ -136,8 +139,9 @@ def test_generation(case: Tuple[str, str, int]) -> None:
             pcs = resolve(prog, handle)
             assert len(pcs) == len(spec_frames)
             drgn_trace = stack_depot_fetch(owner.handle)
-            if v[:2] == (6, 8) and v[2] in (3, 4):
-                # drgn documents that it reads these releases wrongly
+            if v[:2] == (6, 8) and v[2] in (2, 3, 4):
+                # drgn reads these releases wrongly (its comment says
+                # v6.8.[3-4]; 6.8.2 stores index + 1 too)
                 assert drgn_trace is None or [fr.pc for fr in drgn_trace] != pcs
             else:
                 assert drgn_trace is not None and [fr.pc for fr in drgn_trace] == pcs
@@ -165,7 +169,41 @@ def test_trie_handles_are_not_pool_handles() -> None:
 
 
 def test_6_8_0_first_record_has_handle_zero() -> None:
-    k = kernel_for(("6.8.0-6.8.2", "x86_64", 4096))
+    k = kernel_for(("6.8.0-6.8.1", "x86_64", 4096))
     assert k.dummy_handle == 0
-    k2 = kernel_for(("6.8.3-6.8.4", "x86_64", 4096))
+    k2 = kernel_for(("6.8.2-6.8.4", "x86_64", 4096))
     assert k2.dummy_handle != 0
+
+
+@pytest.mark.parametrize(
+    "release,gen,plus_one",
+    [
+        ("6.8.0", "6.8.0-6.8.1", False),
+        ("6.8.1", "6.8.0-6.8.1", False),
+        ("6.8.2", "6.8.2-6.8.4", True),
+        ("6.8.4", "6.8.2-6.8.4", True),
+        ("6.8.5", "6.8.5+", True),
+    ],
+)
+def test_6_8_index_plus_one_from_6_8_2(release: str, gen: str, plus_one: bool) -> None:
+    """
+    3ee34eabac2a ("lib/stackdepot: fix first entry having a 0-handle") was
+    backported to 6.8.2: the first record's handle is no longer 0 and
+    DEPOT_MAX_POOLS loses one pool (visible with 13 index bits: arm64, 64K).
+    """
+    k = build(small_spec(release, nrecords=20))
+    assert k.facts.generation == gen
+    assert (k.dummy_handle != 0) == plus_one
+    assert facts_for(release, "arm64", 65536).max_pools == (8191 if plus_one else 8192)
+
+
+def test_old_generation_names_are_aliases() -> None:
+    """The issue named the 6.8 generations 6.8.0-6.8.2 and 6.8.3-6.8.4."""
+    assert GENERATION_ALIASES == {"6.8.0-6.8.2": "6.8.0-6.8.1", "6.8.3-6.8.4": "6.8.2-6.8.4"}
+    for old, new in GENERATION_ALIASES.items():
+        assert old in GENERATIONS and old not in list(GENERATIONS)
+        assert GENERATIONS[old] == GENERATIONS[new]
+        assert default_release(old) == default_release(new)
+        assert small_spec(old).release == GENERATIONS[new][1]
+    assert GENERATIONS["6.8.2-6.8.4"] == ((6, 8, 2), "6.8.2")
+    assert "6.9.9-6.9.9" not in GENERATIONS
