@@ -129,7 +129,7 @@ def page_owner_text(prog: Program, stats: Optional[DecodeStats] = None) -> str:
     :param stats: receives counts of what was scanned and skipped
     """
     renderer = DebugfsRenderer(kernel_info(prog))
-    return "".join(renderer.render(iter_batches(prog, stats=stats)))
+    return "".join(renderer.render_batch_text(b) for b in iter_batches(prog, stats=stats))
 
 
 def write_page_owner_text(
@@ -147,6 +147,6 @@ def write_page_owner_text(
     renderer = DebugfsRenderer(kernel_info(prog))
     count = 0
     for batch in iter_batches(prog, stats=stats, progress=progress):
-        out.write("".join(renderer.render_batch(batch)))
+        out.write(renderer.render_batch_text(batch))
         count += len(batch)
     return count

@@ -15,9 +15,11 @@ kernel's bytes, whatever they are.
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, Iterator
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
-from drgn_pageowner.records import KernelInfo, RecordBatch
+import numpy as np
+
+from drgn_pageowner.records import KernelInfo, MemcgInfo, RecordBatch, StackInfo
 from drgn_pageowner.textformat import TextFormat, format_flags, format_page_flags, text_format
 
 __all__ = ("DebugfsRenderer", "gfp_migratetype", "ENCODING", "ERRORS")
@@ -42,6 +44,58 @@ def _comm(raw: bytes) -> str:
     return raw.split(b"\0", 1)[0].decode(ENCODING, ERRORS)
 
 
+def _by_value(values: np.ndarray, text_of: Callable[[Any], str]) -> List[str]:
+    """``text_of(v)`` for each element, computed once per distinct value."""
+    distinct, which = np.unique(values, return_inverse=True)
+    texts = np.array([text_of(v) for v in distinct.tolist()], dtype=object)
+    return texts[which.reshape(-1)].tolist()  # type: ignore[no-any-return]
+
+
+def _factorize(key: np.ndarray) -> Tuple[np.ndarray, int]:
+    """Codes ``0..k-1`` numbering the distinct values of ``key``, and ``k``."""
+    if key.dtype.kind in "iub" and len(key):
+        lo, hi = int(key.min()), int(key.max())
+        if hi - lo <= 2 * len(key):
+            # A small range: number the values present without sorting.
+            rel = key.astype(np.int64) - lo
+            present = np.zeros(hi - lo + 1, dtype=bool)
+            present[rel] = True
+            ids = np.cumsum(present) - 1
+            return ids[rel], int(ids[-1]) + 1
+    distinct, which = np.unique(key, return_inverse=True)
+    return which.reshape(-1).astype(np.int64), len(distinct)
+
+
+#: texts kept per renderer and kind of piece, at most (then started afresh)
+_CACHE_LIMIT = 1 << 17
+
+
+def _by_rows(
+    keys: List[np.ndarray], text_of: Callable[..., str], cache: Dict[Tuple[Any, ...], str]
+) -> List[str]:
+    """
+    ``text_of(*values)`` for each row, where ``values`` are the row's values
+    of the ``keys`` columns, computed once per distinct combination (and
+    kept in ``cache`` for the next batches).
+    """
+    code, count = _factorize(keys[0])
+    for key in keys[1:]:
+        which, k = _factorize(key)
+        code, count = _factorize(code * k + which)
+    first = np.empty(count, dtype=np.int64)
+    first[code] = np.arange(len(code))
+    values = [key[first].tolist() for key in keys]
+    if len(cache) > _CACHE_LIMIT:
+        cache.clear()
+    texts = np.empty(count, dtype=object)
+    for i, row in enumerate(zip(*values)):
+        text = cache.get(row)
+        if text is None:
+            text = cache[row] = text_of(*row)
+        texts[i] = text
+    return texts[code].tolist()  # type: ignore[no-any-return]
+
+
 class DebugfsRenderer:
     """
     Render records as one kernel release prints them.
@@ -55,6 +109,9 @@ class DebugfsRenderer:
         self._gfp_cache: Dict[int, str] = {}
         self._flags_cache: Dict[int, str] = {}
         self._mt = list(info.migratetype_names)
+        self._stack_table = (np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=object))
+        self._head_cache: Dict[Tuple[Any, ...], str] = {}
+        self._rest_cache: Dict[Tuple[Any, ...], str] = {}
         self._reasons = list(info.migrate_reason_names)
 
     def _gfp(self, gfp: int) -> str:
@@ -71,63 +128,147 @@ class DebugfsRenderer:
     def _reason(self, reason: int) -> str:
         return self._reasons[reason] if 0 <= reason < len(self._reasons) else "(null)"
 
-    def header(self, order: int, gfp: int, pid: int, tgid: int, comm: str, ts: int, free_ts: int) -> str:
-        """The "Page allocated via ..." line."""
+    def _header_prefix(self, order: int, gfp: int, pid: int, tgid: int, comm: str) -> str:
+        """The "Page allocated via ..." line up to its timestamp."""
         fmt = self.fmt
         line = f"Page allocated via order {order}, mask {self._gfp(gfp)}"
         if fmt.tgid_comm:
-            line += f", pid {pid}, tgid {tgid} ({comm}), ts {ts} ns"
+            line += f", pid {pid}, tgid {tgid} ({comm})"
         elif fmt.pid:
-            line += f", pid {pid}, ts {ts} ns"
-        if fmt.free_ts:
+            line += f", pid {pid}"
+        return line
+
+    def header(self, order: int, gfp: int, pid: int, tgid: int, comm: str, ts: int, free_ts: int) -> str:
+        """The "Page allocated via ..." line."""
+        line = self._header_prefix(order, gfp, pid, tgid, comm)
+        if self.fmt.pid:
+            line += f", ts {ts} ns"
+        if self.fmt.free_ts:
             line += f", free_ts {free_ts} ns"
         return line + "\n"
+
+    def _pfn_rest(self, gfp_mt: int, block: int, pageblock_mt: int, page_flags: int) -> str:
+        """The PFN line after the PFN."""
+        flags = format_page_flags(page_flags, self.info, self.fmt.page_flags_style, self._flags_cache)
+        return (
+            f" type {self._mt_name(gfp_mt)} Block {block} "
+            f"type {self._mt_name(pageblock_mt)} Flags {flags}\n"
+        )
 
     def pfn_line(self, pfn: int, gfp: int, pageblock_mt: int, page_flags: int) -> str:
         """The "PFN ... Flags ..." line."""
         pfn_text = f"0x{pfn:x}" if self.fmt.pfn_hex else str(pfn)
-        flags = format_page_flags(page_flags, self.info, self.fmt.page_flags_style, self._flags_cache)
-        return (
-            f"PFN {pfn_text} type {self._mt_name(gfp_migratetype(gfp, self.info))} "
-            f"Block {pfn >> self.info.pageblock_order} type {self._mt_name(pageblock_mt)} "
-            f"Flags {flags}\n"
+        return f"PFN {pfn_text}" + self._pfn_rest(
+            gfp_migratetype(gfp, self.info), pfn >> self.info.pageblock_order, pageblock_mt, page_flags
         )
+
+    def _stack_texts(self, handles: np.ndarray, stacks: Mapping[int, StackInfo]) -> List[str]:
+        # A renderer serves one kernel, where a handle names one stack: the
+        # texts are kept in a sorted table, searched with array operations.
+        distinct, which = np.unique(handles.astype(np.uint64), return_inverse=True)
+        known, texts = self._stack_table
+        pos = np.searchsorted(known, distinct)
+        hit = pos < len(known)
+        hit[hit] = known[pos[hit]] == distinct[hit]
+        out = np.empty(len(distinct), dtype=object)
+        out[hit] = texts[pos[hit]]
+        if not hit.all():
+            new = distinct[~hit]
+            new_texts = np.array([stacks[h].text for h in new.tolist()], dtype=object)
+            out[~hit] = new_texts
+            self._stack_table = (
+                np.insert(known, pos[~hit], new),
+                np.insert(texts, pos[~hit], new_texts),
+            )
+        return out[which.reshape(-1)].tolist()  # type: ignore[no-any-return]
+
+    def _tails(self, recs: np.ndarray, memcgs: Mapping[int, MemcgInfo]) -> List[str]:
+        """The migrate and memcg lines and the closing blank line of each record."""
+        names = recs.dtype.names or ()
+        tails = np.full(len(recs), "\n", dtype=object)
+        if self.fmt.memcg and "memcg_data" in names:
+            empty = MemcgInfo(0, False, False, None, False, "")
+
+            def memcg_lines(value: int) -> str:
+                return memcgs.get(value, empty).lines + "\n" if value else "\n"
+
+            tails = np.array(_by_value(recs["memcg_data"], memcg_lines), dtype=object)
+        if "last_migrate_reason" in names:
+            reasons = recs["last_migrate_reason"]
+            migrated = np.nonzero(reasons != -1)[0]
+            if len(migrated):
+                lines = _by_value(
+                    reasons[migrated],
+                    lambda r: f"Page has been migrated, last migrate reason: {self._reason(r)}\n",
+                )
+                tails[migrated] = np.array(lines, dtype=object) + tails[migrated]
+        return tails.tolist()  # type: ignore[no-any-return]
+
+    def _columns(self, recs: np.ndarray, batch: RecordBatch) -> List[List[str]]:
+        """
+        The text of each record as pieces, column by column: pieces that
+        repeat (the header up to the timestamp, the rest of the PFN line, the
+        stack, the closing lines) are made once per distinct combination of
+        the values they show; only timestamps and PFNs are formatted for
+        every record.
+        """
+        names = recs.dtype.names or ()
+        info, fmt = self.info, self.fmt
+        n = len(recs)
+
+        def col(name: str) -> np.ndarray:
+            return recs[name] if name in names else np.zeros(n, dtype=np.uint64)
+
+        pfn = recs["pfn"].astype(np.int64)
+        gfp = col("gfp_mask").astype(np.int64)
+        head_keys = [col("order"), gfp, col("pid"), col("tgid")]
+        head_keys.append(recs["comm"] if "comm" in names else np.zeros(n, dtype="S1"))
+        if not fmt.tgid_comm:
+            head_keys = head_keys[: 3 if fmt.pid else 2]
+
+        def head(order: int, gfp: int, pid: int = 0, tgid: int = 0, comm: bytes = b"") -> str:
+            prefix = self._header_prefix(order, gfp, pid, tgid, _comm(comm))
+            return prefix + (", ts " if fmt.pid else "\nPFN ")
+
+        columns = [_by_rows(head_keys, head, self._head_cache)]
+        if fmt.pid:
+            columns.append(list(map(str, col("ts_nsec").tolist())))
+            if fmt.free_ts:
+                columns += [[" ns, free_ts "] * n, list(map(str, col("free_ts_nsec").tolist()))]
+            columns.append([" ns\nPFN "] * n)
+        columns.append(list(map(("0x%x" if fmt.pfn_hex else "%d").__mod__, pfn.tolist())))
+        if info.page_group_by_mobility_disabled:
+            gfp_mt = np.zeros(n, dtype=np.int64)
+        else:
+            gfp_mt = (gfp & _GFP_MOVABLE_MASK) >> _GFP_MOVABLE_SHIFT
+        block = pfn >> info.pageblock_order
+        pb_mt = recs["pageblock_mt"].astype(np.int64)
+        flags = recs["page_flags"]
+
+        columns.append(_by_rows([gfp_mt, block, pb_mt, flags], self._pfn_rest, self._rest_cache))
+        columns.append(self._stack_texts(recs["handle"], batch.stacks))
+        columns.append(self._tails(recs, batch.memcgs))
+        return columns
+
+    def render_texts(self, batch: RecordBatch) -> List[str]:
+        """The text block of each record of ``batch``."""
+        if not len(batch.records):
+            return []
+        return list(map("".join, zip(*self._columns(batch.records, batch))))
 
     def render_batch(self, batch: RecordBatch) -> Iterator[str]:
         """Yield one text block per record of ``batch``."""
-        recs = batch.records
-        names = recs.dtype.names or ()
-        n = len(recs)
-        zeros = [0] * n
-        col = {name: (recs[name].tolist() if name in names else zeros) for name in (
-            "pfn", "order", "gfp_mask", "pid", "tgid", "ts_nsec", "free_ts_nsec",
-            "last_migrate_reason", "handle", "page_flags", "pageblock_mt", "memcg_data",
-        )}
-        comms = [_comm(c) for c in recs["comm"].tolist()] if "comm" in names else [""] * n
-        stacks = batch.stacks
-        memcgs = batch.memcgs
-        show_memcg = self.fmt.memcg
-        has_reason = "last_migrate_reason" in names
-        for i in range(n):
-            pfn = col["pfn"][i]
-            gfp = col["gfp_mask"][i]
-            text = self.header(
-                col["order"][i], gfp, col["pid"][i], col["tgid"][i], comms[i],
-                col["ts_nsec"][i], col["free_ts_nsec"][i],
-            )
-            text += self.pfn_line(pfn, gfp, col["pageblock_mt"][i], col["page_flags"][i])
-            text += stacks[col["handle"][i]].text
-            if has_reason:
-                reason = col["last_migrate_reason"][i]
-                if reason != -1:
-                    text += f"Page has been migrated, last migrate reason: {self._reason(reason)}\n"
-            if show_memcg:
-                memcg = col["memcg_data"][i]
-                if memcg:
-                    info = memcgs.get(memcg)
-                    if info is not None:
-                        text += info.lines
-            yield text + "\n"
+        return iter(self.render_texts(batch))
+
+    def render_batch_text(self, batch: RecordBatch) -> str:
+        """The text of all records of ``batch``, as one string (the fastest way)."""
+        if not len(batch.records):
+            return ""
+        columns = self._columns(batch.records, batch)
+        parts: List[Optional[str]] = [None] * (len(columns) * len(batch.records))
+        for k, column in enumerate(columns):
+            parts[k :: len(columns)] = column
+        return "".join(parts)  # type: ignore[arg-type]
 
     def render(self, batches: Iterable[RecordBatch]) -> Iterator[str]:
         """Yield the text blocks of all records, in order."""
