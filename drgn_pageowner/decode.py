@@ -329,32 +329,60 @@ _GROUP_RECORDS = 1 << 16
 
 class _StackTable:
     """
-    Every handle looked up so far, sorted, with its :class:`StackInfo` (None
-    where the handle could not be resolved): per-batch lookups are array
-    searches, and each distinct handle is read and symbolised once.
+    Handles and their :class:`StackInfo` (None where the handle could not be
+    resolved), sorted by handle, with ``found`` telling which resolved.
+    Lookups are array searches.
     """
 
-    def __init__(self, prog: Program) -> None:
-        self.prog = prog
-        self.handles = np.zeros(0, dtype=np.uint64)
-        self.infos = np.zeros(0, dtype=object)
+    def __init__(self, handles: np.ndarray, infos: np.ndarray, found: np.ndarray) -> None:
+        self.handles = handles
+        self.infos = infos
+        self.found = found
 
-    def lookup(self, handles: np.ndarray) -> np.ndarray:
-        """:class:`StackInfo` or None for each of ``handles`` (sorted, distinct, non-zero)."""
+    @classmethod
+    def empty(cls) -> "_StackTable":
+        return cls(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=object), np.zeros(0, dtype=bool))
+
+    def find(self, handles: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """Position of each of ``handles`` (sorted) in the table, and whether it is there."""
         known = self.handles
         pos = np.searchsorted(known, handles)
         hit = pos < len(known)
         hit[hit] = known[pos[hit]] == handles[hit]
-        out = np.empty(len(handles), dtype=object)
-        out[hit] = self.infos[pos[hit]]
+        return pos, hit
+
+    def subset(self, handles: np.ndarray) -> "_StackTable":
+        """The entries of ``handles`` (sorted, distinct, all in the table)."""
+        pos = self.find(handles)[0]
+        return _StackTable(handles, self.infos[pos], self.found[pos])
+
+
+class _StackCache:
+    """
+    Every handle looked up so far in a program: each distinct handle is read
+    and symbolised once, many at a time.
+    """
+
+    def __init__(self, prog: Program) -> None:
+        self.prog = prog
+        self.table = _StackTable.empty()
+
+    def lookup(self, handles: np.ndarray) -> _StackTable:
+        """The entries of ``handles`` (sorted, distinct, non-zero), resolving new ones."""
+        table = self.table
+        pos, hit = table.find(handles)
         if not hit.all():
             new = handles[~hit]
             infos = self._resolve(new)
-            out[~hit] = infos
+            found = np.zeros(len(new), dtype=bool)
+            found[[i for i, info in enumerate(infos.tolist()) if info is not None]] = True
             where = pos[~hit]
-            self.handles = np.insert(known, where, new)
-            self.infos = np.insert(self.infos, where, infos)
-        return out
+            self.table = table = _StackTable(
+                np.insert(table.handles, where, new),
+                np.insert(table.infos, where, infos),
+                np.insert(table.found, where, found),
+            )
+        return table.subset(handles)
 
     def _resolve(self, handles: np.ndarray) -> np.ndarray:
         starts, ends, entries = get_stack_depot(self.prog).fetch_many(handles)
@@ -369,8 +397,8 @@ class _StackTable:
         return out
 
 
-def _stack_table(prog: Program) -> _StackTable:
-    return program_cached(prog, "stacks", lambda: _StackTable(prog))
+def _stack_cache(prog: Program) -> _StackCache:
+    return program_cached(prog, "stacks", lambda: _StackCache(prog))
 
 
 def _nonzero_unique(handles: np.ndarray) -> np.ndarray:
@@ -379,21 +407,25 @@ def _nonzero_unique(handles: np.ndarray) -> np.ndarray:
 
 
 def _lookup_stacks(
-    prog: Program, handles: np.ndarray, stats: Optional[DecodeStats]
+    prog: Program,
+    handles: np.ndarray,
+    stats: Optional[DecodeStats],
+    group: Optional[_StackTable] = None,
 ) -> Tuple[np.ndarray, np.ndarray, Dict[int, StackInfo]]:
     """
-    Look the distinct non-zero values of ``handles`` up.
+    Look the distinct non-zero values of ``handles`` up (in ``group``, the
+    entries already looked up for several sections, if given).
 
     :return: ``(distinct, found, stacks)``: the sorted distinct non-zero
         handles, whether each resolved, and handle -> :class:`StackInfo`
     """
     uniq = _nonzero_unique(handles)
-    infos = _stack_table(prog).lookup(uniq)
-    found = np.array([info is not None for info in infos.tolist()], dtype=bool)
+    table = group.subset(uniq) if group is not None else _stack_cache(prog).lookup(uniq)
+    found = table.found
     if stats is not None and not found.all():
         for handle in uniq[~found].tolist():
             stats.unresolved_handles[handle] = stats.unresolved_handles.get(handle, 0) + 1
-    return uniq, found, dict(zip(uniq[found].tolist(), infos[found].tolist()))
+    return uniq, found, dict(zip(uniq[found].tolist(), table.infos[found].tolist()))
 
 
 def resolve_stacks(
@@ -560,10 +592,11 @@ def iter_batches(
 
     for group in _grouped(section_records(), _GROUP_RECORDS):
         # Read and symbolise the new stacks of several sections at once.
-        table = _stack_table(prog)
-        table.lookup(_nonzero_unique(np.concatenate([handles_of(r) for r in group])))
+        table = _stack_cache(prog).lookup(
+            _nonzero_unique(np.concatenate([handles_of(r) for r in group]))
+        )
         for recs in group:
-            yield _finish_batch(prog, recs, handles_of(recs), include_freed, memcgs, stats)
+            yield _finish_batch(prog, recs, handles_of(recs), include_freed, memcgs, stats, table)
 
 
 def _grouped(arrays: Iterator[np.ndarray], min_len: int) -> Iterator[List[np.ndarray]]:
@@ -587,9 +620,10 @@ def _finish_batch(
     include_freed: bool,
     memcgs: Optional["_MemcgResolver"],
     stats: DecodeStats,
+    group: _StackTable,
 ) -> RecordBatch:
     """A section's records with their stacks and memcgs; records without a readable stack dropped."""
-    distinct, found, stacks = _lookup_stacks(prog, handles, stats)
+    distinct, found, stacks = _lookup_stacks(prog, handles, stats, group)
     if found.all():
         keep = recs["handle"] != 0
     else:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import struct
 from array import array
 from dataclasses import dataclass, field, replace
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from drgn import (
@@ -826,21 +826,27 @@ class _Builder:
         arr["mapcount"] = 0xFFFFFFFF
         arr["refcount"][~inr] = 1
         idx = self.rec_map[c]
-        has = idx >= 0
-        if has.any():
-            r = idx[has]
+        has_mask = idx >= 0
+        if has_mask.any():
+            hidx = np.nonzero(has_mask)[0]
+            r = idx[hidx]
+            # Every page a record of its own: slices instead of gathers.
+            dense = len(r) == n and int(r[-1]) - int(r[0]) == n - 1 and bool((np.diff(r) == 1).all())
+            rows: Any = slice(int(r[0]), int(r[0]) + n) if dense else r
+            has: Any = slice(None) if dense else hidx
+            recs = self.recs
             hp = pfns[has]
-            rpfn = self.recs["pfn"][r].astype(np.int64)
+            rpfn = recs["pfn"][rows].astype(np.int64)
             head = hp == rpfn
-            alloc = self.recs["allocated"][r]
-            compound = (self.recs["order"][r] > 0) & ((self.recs["gfp"][r] & self.gfp_comp) != 0)
-            rflags = self.recs["page_flags"][r] | np.where(compound, self.pg_head, np.uint64(0))
+            alloc = recs["allocated"][rows]
+            compound = (recs["order"][rows] > 0) & ((recs["gfp"][rows] & self.gfp_comp) != 0)
+            rflags = recs["page_flags"][rows] | np.where(compound, self.pg_head, np.uint64(0))
             rf = np.where(head & alloc, rflags, 0).astype(np.uint64)
             sub = flags[has] | rf
             if self.spec.raw_page_flags:
                 # the spec gives the whole word of allocated head pages
                 raw = head & alloc
-                sub[raw] = self.recs["page_flags"][r][raw]
+                sub[raw] = recs["page_flags"][rows][raw]
             flags[has] = sub
             ref = arr["refcount"][has]
             ref[head & alloc] = 1
@@ -852,12 +858,12 @@ class _Builder:
                     self.vmemmap + rpfn[comp].astype(np.uint64) * np.uint64(self.page_struct_size)
                 ) | np.uint64(1)
                 arr["w1"][has] = w1
-            mg = self.recs["memcg"][r]
+            mg = recs["memcg"][rows]
             mhead = head & alloc & (mg >= 0)
             if mhead.any():
                 mem = arr["memcg"][has]
                 mem[mhead] = self.memcg_values[
-                    mg[mhead], self.recs["memcg_kmem"][r][mhead].astype(np.int64)
+                    mg[mhead], recs["memcg_kmem"][rows][mhead].astype(np.int64)
                 ]
                 arr["memcg"][has] = mem
         arr["flags"] = flags
@@ -882,38 +888,43 @@ class _Builder:
             return arr
         r = idx[has]
         recs, f = self.recs, self.f
-        alloc = recs["allocated"][r]
-        early = recs["early"][r]
+        # Where every page is a record of its own (order 0, in PFN order),
+        # slices replace the gathers and scatters.
+        dense = len(has) == n and int(r[-1]) - int(r[0]) == n - 1 and bool((np.diff(r) == 1).all())
+        rows: Any = slice(int(r[0]), int(r[0]) + n) if dense else r
+        at: Any = slice(None) if dense else has
+        alloc = recs["allocated"][rows]
+        early = recs["early"][rows]
         flags = np.zeros(len(r), dtype=np.uint64)
         if f.version >= (5, 4, 0):
             flags |= np.uint64(self.bit_owner)
             flags[alloc] |= np.uint64(self.bit_alloc)
         else:
             flags[alloc] = np.uint64(self.bit_owner)
-        arr["flags"][has] = flags
+        arr["flags"][at] = flags
         names = self.ext_dtype.names or ()
-        gfp = np.where(early, 0, recs["gfp"][r])
-        order = np.where(early, 0, recs["order"][r])
+        any_early = bool(early.any())
+
+        def unless_early(values: np.ndarray, instead: Any) -> np.ndarray:
+            return np.where(early, instead, values) if any_early else values
+
         cols = {
-            "order": order,
-            "last_migrate_reason": recs["last_migrate_reason"][r],
-            "gfp_mask": gfp,
-            "handle": np.where(early, self.early_value, self.handle_of[recs["stack"][r]]),
-            "free_handle": self.handle_of[recs["free_stack"][r]],
-            "ts_nsec": recs["ts_nsec"][r],
-            "free_ts_nsec": recs["free_ts_nsec"][r],
-            "pid": recs["pid"][r],
-            "tgid": recs["tgid"][r],
-            "free_pid": recs["free_pid"][r],
-            "free_tgid": recs["free_tgid"][r],
+            "order": lambda: unless_early(recs["order"][rows], 0),
+            "last_migrate_reason": lambda: recs["last_migrate_reason"][rows],
+            "gfp_mask": lambda: unless_early(recs["gfp"][rows], 0),
+            "handle": lambda: unless_early(self.handle_of[recs["stack"][rows]], self.early_value),
+            "free_handle": lambda: self.handle_of[recs["free_stack"][rows]],
+            "ts_nsec": lambda: recs["ts_nsec"][rows],
+            "free_ts_nsec": lambda: recs["free_ts_nsec"][rows],
+            "pid": lambda: recs["pid"][rows],
+            "tgid": lambda: recs["tgid"][rows],
+            "free_pid": lambda: recs["free_pid"][rows],
+            "free_tgid": lambda: recs["free_tgid"][rows],
+            "comm": lambda: self.comm_table[recs["comm"][rows]],
         }
         for name in names:
-            if name == "flags":
-                continue
-            if name == "comm":
-                arr["comm"][has] = self.comm_table[recs["comm"][r]]
-            else:
-                arr[name][has] = cols[name]
+            if name != "flags":
+                arr[name][at] = cols[name]()
         return arr
 
     # ----------------------------------------------------------------- zones
