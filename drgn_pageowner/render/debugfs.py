@@ -15,11 +15,12 @@ kernel's bytes, whatever they are.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
+from typing import Dict, Iterable, Iterator, List, Mapping, Optional
 
 import numpy as np
 
 from drgn_pageowner.records import KernelInfo, MemcgInfo, RecordBatch, StackInfo
+from drgn_pageowner.render.pieces import RowTexts, by_value
 from drgn_pageowner.textformat import TextFormat, format_flags, format_page_flags, text_format
 
 __all__ = ("DebugfsRenderer", "gfp_migratetype", "ENCODING", "ERRORS")
@@ -44,58 +45,6 @@ def _comm(raw: bytes) -> str:
     return raw.split(b"\0", 1)[0].decode(ENCODING, ERRORS)
 
 
-def _by_value(values: np.ndarray, text_of: Callable[[Any], str]) -> List[str]:
-    """``text_of(v)`` for each element, computed once per distinct value."""
-    distinct, which = np.unique(values, return_inverse=True)
-    texts = np.array([text_of(v) for v in distinct.tolist()], dtype=object)
-    return texts[which.reshape(-1)].tolist()  # type: ignore[no-any-return]
-
-
-def _factorize(key: np.ndarray) -> Tuple[np.ndarray, int]:
-    """Codes ``0..k-1`` numbering the distinct values of ``key``, and ``k``."""
-    if key.dtype.kind in "iub" and len(key):
-        lo, hi = int(key.min()), int(key.max())
-        if hi - lo <= 2 * len(key):
-            # A small range: number the values present without sorting.
-            rel = key.astype(np.int64) - lo
-            present = np.zeros(hi - lo + 1, dtype=bool)
-            present[rel] = True
-            ids = np.cumsum(present) - 1
-            return ids[rel], int(ids[-1]) + 1
-    distinct, which = np.unique(key, return_inverse=True)
-    return which.reshape(-1).astype(np.int64), len(distinct)
-
-
-#: texts kept per renderer and kind of piece, at most (then started afresh)
-_CACHE_LIMIT = 1 << 17
-
-
-def _by_rows(
-    keys: List[np.ndarray], text_of: Callable[..., str], cache: Dict[Tuple[Any, ...], str]
-) -> List[str]:
-    """
-    ``text_of(*values)`` for each row, where ``values`` are the row's values
-    of the ``keys`` columns, computed once per distinct combination (and
-    kept in ``cache`` for the next batches).
-    """
-    code, count = _factorize(keys[0])
-    for key in keys[1:]:
-        which, k = _factorize(key)
-        code, count = _factorize(code * k + which)
-    first = np.empty(count, dtype=np.int64)
-    first[code] = np.arange(len(code))
-    values = [key[first].tolist() for key in keys]
-    if len(cache) > _CACHE_LIMIT:
-        cache.clear()
-    texts = np.empty(count, dtype=object)
-    for i, row in enumerate(zip(*values)):
-        text = cache.get(row)
-        if text is None:
-            text = cache[row] = text_of(*row)
-        texts[i] = text
-    return texts[code].tolist()  # type: ignore[no-any-return]
-
-
 class DebugfsRenderer:
     """
     Render records as one kernel release prints them.
@@ -109,9 +58,10 @@ class DebugfsRenderer:
         self._gfp_cache: Dict[int, str] = {}
         self._flags_cache: Dict[int, str] = {}
         self._mt = list(info.migratetype_names)
-        self._stack_table = (np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=object))
-        self._head_cache: Dict[Tuple[Any, ...], str] = {}
-        self._rest_cache: Dict[Tuple[Any, ...], str] = {}
+        self._current_stacks: Mapping[int, StackInfo] = {}
+        self._stacks = RowTexts(lambda handle: self._current_stacks[handle].text)
+        self._heads = RowTexts(self._head)
+        self._rests = RowTexts(self._pfn_rest)
         self._reasons = list(info.migrate_reason_names)
 
     def _gfp(self, gfp: int) -> str:
@@ -138,6 +88,11 @@ class DebugfsRenderer:
             line += f", pid {pid}"
         return line
 
+    def _head(self, order: int, gfp: int, pid: int = 0, tgid: int = 0, comm: bytes = b"") -> str:
+        """The header up to its timestamp's value (or, without one, to the PFN's)."""
+        prefix = self._header_prefix(order, gfp, pid, tgid, _comm(comm))
+        return prefix + (", ts " if self.fmt.pid else "\nPFN ")
+
     def header(self, order: int, gfp: int, pid: int, tgid: int, comm: str, ts: int, free_ts: int) -> str:
         """The "Page allocated via ..." line."""
         line = self._header_prefix(order, gfp, pid, tgid, comm)
@@ -163,24 +118,9 @@ class DebugfsRenderer:
         )
 
     def _stack_texts(self, handles: np.ndarray, stacks: Mapping[int, StackInfo]) -> List[str]:
-        # A renderer serves one kernel, where a handle names one stack: the
-        # texts are kept in a sorted table, searched with array operations.
-        distinct, which = np.unique(handles.astype(np.uint64), return_inverse=True)
-        known, texts = self._stack_table
-        pos = np.searchsorted(known, distinct)
-        hit = pos < len(known)
-        hit[hit] = known[pos[hit]] == distinct[hit]
-        out = np.empty(len(distinct), dtype=object)
-        out[hit] = texts[pos[hit]]
-        if not hit.all():
-            new = distinct[~hit]
-            new_texts = np.array([stacks[h].text for h in new.tolist()], dtype=object)
-            out[~hit] = new_texts
-            self._stack_table = (
-                np.insert(known, pos[~hit], new),
-                np.insert(texts, pos[~hit], new_texts),
-            )
-        return out[which.reshape(-1)].tolist()  # type: ignore[no-any-return]
+        # A renderer serves one kernel, where a handle names one stack.
+        self._current_stacks = stacks
+        return self._stacks.texts([handles])
 
     def _tails(self, recs: np.ndarray, memcgs: Mapping[int, MemcgInfo]) -> List[str]:
         """The migrate and memcg lines and the closing blank line of each record."""
@@ -192,12 +132,12 @@ class DebugfsRenderer:
             def memcg_lines(value: int) -> str:
                 return memcgs.get(value, empty).lines + "\n" if value else "\n"
 
-            tails = np.array(_by_value(recs["memcg_data"], memcg_lines), dtype=object)
+            tails = np.array(by_value(recs["memcg_data"], memcg_lines), dtype=object)
         if "last_migrate_reason" in names:
             reasons = recs["last_migrate_reason"]
             migrated = np.nonzero(reasons != -1)[0]
             if len(migrated):
-                lines = _by_value(
+                lines = by_value(
                     reasons[migrated],
                     lambda r: f"Page has been migrated, last migrate reason: {self._reason(r)}\n",
                 )
@@ -226,11 +166,7 @@ class DebugfsRenderer:
         if not fmt.tgid_comm:
             head_keys = head_keys[: 3 if fmt.pid else 2]
 
-        def head(order: int, gfp: int, pid: int = 0, tgid: int = 0, comm: bytes = b"") -> str:
-            prefix = self._header_prefix(order, gfp, pid, tgid, _comm(comm))
-            return prefix + (", ts " if fmt.pid else "\nPFN ")
-
-        columns = [_by_rows(head_keys, head, self._head_cache)]
+        columns = [self._heads.texts(head_keys)]
         if fmt.pid:
             columns.append(list(map(str, col("ts_nsec").tolist())))
             if fmt.free_ts:
@@ -245,7 +181,7 @@ class DebugfsRenderer:
         pb_mt = recs["pageblock_mt"].astype(np.int64)
         flags = recs["page_flags"]
 
-        columns.append(_by_rows([gfp_mt, block, pb_mt, flags], self._pfn_rest, self._rest_cache))
+        columns.append(self._rests.texts([gfp_mt, block, pb_mt, flags]))
         columns.append(self._stack_texts(recs["handle"], batch.stacks))
         columns.append(self._tails(recs, batch.memcgs))
         return columns

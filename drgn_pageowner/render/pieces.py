@@ -1,0 +1,144 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""
+Text pieces by distinct rows
+----------------------------
+
+The ``drgn_pageowner.render.pieces`` module makes the pieces of text that
+repeat across records (a header up to its timestamp, the rest of a PFN line,
+a stack) once per distinct combination of the values they show, with array
+operations: rows are grouped by a 64-bit hash of their values, every grouping
+is checked value by value, and the texts made are kept in a sorted table for
+the next batches. A hash collision never changes a text: colliding rows are
+grouped exactly instead, and are not cached.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, List, Optional, Tuple
+
+import numpy as np
+
+__all__ = ("by_value", "group_rows", "RowTexts")
+
+_SEED = 0xCBF29CE484222325
+_PRIME = np.uint64(0x100000001B3)
+
+
+def by_value(values: np.ndarray, text_of: Callable[[int], str]) -> List[str]:
+    """``text_of(v)`` for each element, computed once per distinct value."""
+    distinct, which = np.unique(values, return_inverse=True)
+    texts = np.array([text_of(v) for v in distinct.tolist()], dtype=object)
+    return texts[which.reshape(-1)].tolist()  # type: ignore[no-any-return]
+
+
+def _factorize(key: np.ndarray) -> Tuple[np.ndarray, int]:
+    """Codes ``0..k-1`` numbering the distinct values of ``key``, and ``k``."""
+    if key.dtype.kind in "iub" and len(key):
+        lo, hi = int(key.min()), int(key.max())
+        if hi - lo <= 2 * len(key):
+            # A small range: number the values present without sorting.
+            rel = key.astype(np.int64) - lo
+            present = np.zeros(hi - lo + 1, dtype=bool)
+            present[rel] = True
+            ids = np.cumsum(present) - 1
+            return ids[rel], int(ids[-1]) + 1
+    distinct, which = np.unique(key, return_inverse=True)
+    return which.reshape(-1).astype(np.int64), len(distinct)
+
+
+def _lanes(key: np.ndarray) -> List[np.ndarray]:
+    """A column as 64-bit words (one for integers, several for byte strings)."""
+    if key.dtype.kind in "iub":
+        return [key.astype(np.int64).view(np.uint64)]
+    width = -(-key.dtype.itemsize // 8) * 8
+    padded = np.zeros(len(key), dtype=f"S{width}")
+    padded[:] = key
+    return list(padded.view("<u8").reshape(len(key), -1).T)
+
+
+def row_hash(keys: List[np.ndarray]) -> np.ndarray:
+    """A 64-bit hash of each row of the ``keys`` columns."""
+    h = np.full(len(keys[0]), _SEED, dtype=np.uint64)
+    for key in keys:
+        for lane in _lanes(key):
+            h ^= lane
+            h *= _PRIME
+            h ^= h >> np.uint64(29)
+    return h
+
+
+def group_rows(keys: List[np.ndarray]) -> Tuple[np.ndarray, np.ndarray, bool]:
+    """
+    Number the distinct rows of the ``keys`` columns.
+
+    :return: ``(code, first, hashed)``: ``code[i]`` the group of row ``i``,
+        ``first[g]`` a row of group ``g``, and whether the groups are those of
+        the row hash (False after a collision, when they were made exactly)
+    """
+    h = row_hash(keys)
+    _, first, code = np.unique(h, return_index=True, return_inverse=True)
+    code = code.reshape(-1)
+    if all((key[first][code] == key).all() for key in keys):
+        return code, first, True
+    code, count = _factorize(keys[0])
+    for key in keys[1:]:
+        which, k = _factorize(key)
+        code, count = _factorize(code * k + which)
+    first = np.empty(count, dtype=np.int64)
+    first[code] = np.arange(len(code))
+    return code, first, False
+
+
+class RowTexts:
+    """
+    ``text_of(*values)`` for rows of key columns, made once per distinct row
+    and kept (up to ``limit`` texts, then started afresh).
+
+    :param text_of: makes the text of one row from its values (Python scalars)
+    """
+
+    def __init__(self, text_of: Callable[..., str], limit: int = 1 << 17) -> None:
+        self.text_of = text_of
+        self.limit = limit
+        self._hashes = np.zeros(0, dtype=np.uint64)
+        self._values: Optional[List[np.ndarray]] = None
+        self._texts = np.zeros(0, dtype=object)
+
+    def texts(self, keys: List[np.ndarray]) -> List[str]:
+        """The text of each row of ``keys`` (columns of equal length)."""
+        code, first, hashed = group_rows(keys)
+        rows = [key[first] for key in keys]
+        out = np.empty(len(first), dtype=object)
+        if not hashed:
+            values = [r.tolist() for r in rows]
+            out[:] = [self.text_of(*row) for row in zip(*values)]
+            return out[code].tolist()  # type: ignore[no-any-return]
+        if self._values is None or len(self._hashes) > self.limit:
+            self._hashes = np.zeros(0, dtype=np.uint64)
+            self._values = [r[:0] for r in rows]
+            self._texts = np.zeros(0, dtype=object)
+        h = row_hash(rows)
+        known = self._hashes
+        pos = np.searchsorted(known, h)
+        inside = pos < len(known)
+        same_hash = np.zeros(len(h), dtype=bool)
+        same_hash[inside] = known[pos[inside]] == h[inside]
+        hit = same_hash.copy()
+        for stored, r in zip(self._values, rows):
+            hit[hit] &= stored[pos[hit]] == r[hit]
+        out[hit] = self._texts[pos[hit]]
+        miss = np.nonzero(~hit)[0]
+        if len(miss):
+            values = [r[miss].tolist() for r in rows]
+            made = np.array([self.text_of(*row) for row in zip(*values)], dtype=object)
+            out[miss] = made
+            # Keep them, except a row whose hash is taken by other values.
+            new = ~same_hash[miss]
+            where = pos[miss][new]
+            self._hashes = np.insert(known, where, h[miss][new])
+            self._values = [
+                np.insert(stored, where, r[miss][new]) for stored, r in zip(self._values, rows)
+            ]
+            self._texts = np.insert(self._texts, where, made[new])
+        return out[code].tolist()  # type: ignore[no-any-return]
+
