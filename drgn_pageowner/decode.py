@@ -295,13 +295,17 @@ def _section_records(
         ext, idx = _stable_entries(prog, layout, sec, lo, ext, idx, stats)
     out = np.zeros(len(idx), dtype=out_dtype)
     out["pfn"] = idx + lo
+    # Whole entries gathered at once, then split into fields.
+    every = len(idx) == n
+    chosen = ext if every else ext[idx]
     for name in layout.owner_fields:
-        out[name] = ext[name][idx]
-    out["page_flags"] = pages["flags"][idx]
+        out[name] = chosen[name]
+    chosen_pages = pages if every else pages[idx]
+    out["page_flags"] = chosen_pages["flags"]
     if "memcg_data" in (layout.page_dtype.names or ()):
-        out["memcg_data"] = pages["memcg_data"][idx]
-    out["allocated"] = allocated[idx]
-    out["ext_flags"] = flags[idx]
+        out["memcg_data"] = chosen_pages["memcg_data"]
+    out["allocated"] = allocated if every else allocated[idx]
+    out["ext_flags"] = chosen["flags"]
     out["pageblock_mt"] = _pageblock_types(prog, layout, sec, out["pfn"])
     return out
 
@@ -407,20 +411,16 @@ def _nonzero_unique(handles: np.ndarray) -> np.ndarray:
 
 
 def _lookup_stacks(
-    prog: Program,
-    handles: np.ndarray,
-    stats: Optional[DecodeStats],
-    group: Optional[_StackTable] = None,
+    prog: Program, handles: np.ndarray, stats: Optional[DecodeStats]
 ) -> Tuple[np.ndarray, np.ndarray, Dict[int, StackInfo]]:
     """
-    Look the distinct non-zero values of ``handles`` up (in ``group``, the
-    entries already looked up for several sections, if given).
+    Look the distinct non-zero values of ``handles`` up.
 
     :return: ``(distinct, found, stacks)``: the sorted distinct non-zero
         handles, whether each resolved, and handle -> :class:`StackInfo`
     """
     uniq = _nonzero_unique(handles)
-    table = group.subset(uniq) if group is not None else _stack_cache(prog).lookup(uniq)
+    table = _stack_cache(prog).lookup(uniq)
     found = table.found
     if stats is not None and not found.all():
         for handle in uniq[~found].tolist():
@@ -591,12 +591,13 @@ def iter_batches(
                 yield recs
 
     for group in _grouped(section_records(), _GROUP_RECORDS):
-        # Read and symbolise the new stacks of several sections at once.
-        table = _stack_cache(prog).lookup(
-            _nonzero_unique(np.concatenate([handles_of(r) for r in group]))
-        )
+        # Look the stacks of several sections up at once (reading and
+        # symbolising the new ones); their batches share the mapping.
+        handles = np.concatenate([handles_of(r) for r in group])
+        distinct, found, stacks = _lookup_stacks(prog, handles, stats)
+        resolved = None if found.all() else distinct[found]
         for recs in group:
-            yield _finish_batch(prog, recs, handles_of(recs), include_freed, memcgs, stats, table)
+            yield _finish_batch(recs, include_freed, memcgs, stats, stacks, resolved)
 
 
 def _grouped(arrays: Iterator[np.ndarray], min_len: int) -> Iterator[List[np.ndarray]]:
@@ -614,20 +615,24 @@ def _grouped(arrays: Iterator[np.ndarray], min_len: int) -> Iterator[List[np.nda
 
 
 def _finish_batch(
-    prog: Program,
     recs: np.ndarray,
-    handles: np.ndarray,
     include_freed: bool,
     memcgs: Optional["_MemcgResolver"],
     stats: DecodeStats,
-    group: _StackTable,
+    stacks: Dict[int, StackInfo],
+    resolved: Optional[np.ndarray],
 ) -> RecordBatch:
-    """A section's records with their stacks and memcgs; records without a readable stack dropped."""
-    distinct, found, stacks = _lookup_stacks(prog, handles, stats, group)
-    if found.all():
+    """
+    A section's records with their stacks and memcgs; records whose stack
+    could not be read are dropped.
+
+    :param stacks: handle -> stack, for these records and maybe others
+    :param resolved: the handles that resolved, or None if all did
+    """
+    if resolved is None:
         keep = recs["handle"] != 0
     else:
-        keep = np.isin(recs["handle"], distinct[found])
+        keep = np.isin(recs["handle"], resolved)
     if include_freed:
         keep |= recs["handle"] == 0
     if not keep.all():

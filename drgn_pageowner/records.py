@@ -143,7 +143,10 @@ class RecordBatch:
 
     ``records`` is a numpy structured array with at least ``pfn``,
     ``page_flags``, ``memcg_data``, ``pageblock_mt``, ``allocated`` and every
-    ``struct page_owner`` field the kernel has (named as in C).
+    ``struct page_owner`` field the kernel has (named as in C). ``stacks``
+    maps every handle of the records (and possibly handles of neighbouring
+    batches: batches decoded together share it) to its stack; ``memcgs``
+    every ``memcg_data`` value of the records to its memcg.
     """
 
     records: np.ndarray
