@@ -14,7 +14,7 @@ produce a wrong stack: it produces "unreadable" instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 from drgn import FaultError, Program, TypeKind, offsetof, sizeof
@@ -226,23 +226,20 @@ class StackDepot:
             return None
         return index, offset, header
 
+    def _index_choices(self, stored: Any) -> List[Any]:
+        """The pool indices a stored index may mean, in the order to try (ints or arrays)."""
+        if self._plus_one is None:
+            return [stored - 1, stored]
+        return [stored - 1] if self._plus_one else [stored]
+
     def _locate(self, handle: int) -> Optional[Tuple[int, int, bytes]]:
         """(pool index, offset, header) of the record ``handle`` names, if valid."""
         if not handle:
             return None
         stored_index, offset = self.geometry.split(handle)
         if self._max_pools is not None and stored_index > self._max_pools:
-            raise UnsupportedLayoutError(
-                f"stack depot handle {handle:#x} belongs to the trie backend, "
-                "which drgn-pageowner cannot decode yet"
-            )
-        if self._plus_one is None:
-            choices = [stored_index - 1, stored_index]
-        elif self._plus_one:
-            choices = [stored_index - 1]
-        else:
-            choices = [stored_index]
-        for index in choices:
+            raise _trie_handle(handle)
+        for index in self._index_choices(stored_index):
             found = self._header_at(handle, index, offset)
             if found is not None:
                 return found
@@ -366,21 +363,11 @@ class StackDepot:
         stored_index = ((h >> np.uint64(g.index_shift)) & np.uint64((1 << g.index_bits) - 1)).astype(np.int64)
         offsets = ((h >> np.uint64(g.offset_shift)) & np.uint64((1 << g.offset_bits) - 1)).astype(np.int64)
         if self._max_pools is not None and (stored_index > self._max_pools).any():
-            bad = int(h[stored_index > self._max_pools][0])
-            raise UnsupportedLayoutError(
-                f"stack depot handle {bad:#x} belongs to the trie backend, "
-                "which drgn-pageowner cannot decode yet"
-            )
+            raise _trie_handle(int(h[stored_index > self._max_pools][0]))
         if not self._aligned():
             return self._fetch_each(h)
-        if self._plus_one is None:
-            choices = [stored_index - 1, stored_index]
-        elif self._plus_one:
-            choices = [stored_index - 1]
-        else:
-            choices = [stored_index]
         pos = np.full(n, -1, dtype=np.int64)
-        for cand in choices:
+        for cand in self._index_choices(stored_index):
             todo = np.nonzero((pos < 0) & (h != 0))[0]
             if not len(todo):
                 break
@@ -423,6 +410,13 @@ class StackDepot:
                 flat.extend(pcs)
                 ends[i] = len(flat)
         return starts, ends, np.array(flat, dtype=np.uint64)
+
+
+def _trie_handle(handle: int) -> UnsupportedLayoutError:
+    return UnsupportedLayoutError(
+        f"stack depot handle {handle:#x} belongs to the trie backend, "
+        "which drgn-pageowner cannot decode yet"
+    )
 
 
 def get_stack_depot(prog: Program) -> StackDepot:
