@@ -101,7 +101,8 @@ class StackDepot:
         except KeyError:
             pools = prog["stack_slabs"]
         if pools.type_.unaliased_kind() == TypeKind.POINTER:
-            # 7.x allocates the pool array at boot: void **stack_pools.
+            # 6.17+ allocates the pool array at boot (stack_max_pools entries):
+            # void **stack_pools.
             self._pools_addr = pools.value_()
             self._pools_len = 0
         else:
@@ -122,11 +123,17 @@ class StackDepot:
         self._arena_used = 0
         self._arena_slot: Dict[int, int] = {}
         # The mm tree's trie backend (2026, unreleased) encodes dense stack IDs
-        # above stack_max_pools in the index field.
-        try:
-            self._max_pools: Optional[int] = int(prog["stack_max_pools"].value_())
-        except (KeyError, LookupError, FaultError):
-            self._max_pools = None
+        # above stack_max_pools in the index field. stack_max_pools itself is
+        # older (Matt Fleming's "stackdepot: Make max number of pools boot-time
+        # configurable", in 6.17.0 and 6.18.2): only a kernel that has the
+        # trie gives a big index that meaning; elsewhere it is just a bad
+        # handle, refused like any other.
+        self._max_pools: Optional[int] = None
+        if _has_symbol(prog, "stack_depot_trie_enabled"):
+            try:
+                self._max_pools = int(prog["stack_max_pools"].value_())
+            except (KeyError, LookupError, FaultError):
+                pass
         # Whether stored indices are index + 1. None: decide per record by
         # checking the handle it stores (v6.8.2-v6.8.4 and v6.9-rc1/rc2 kept the
         # name pool_index while storing index + 1).
@@ -410,6 +417,14 @@ class StackDepot:
                 flat.extend(pcs)
                 ends[i] = len(flat)
         return starts, ends, np.array(flat, dtype=np.uint64)
+
+
+def _has_symbol(prog: Program, name: str) -> bool:
+    try:
+        prog[name]
+        return True
+    except (KeyError, LookupError):
+        return False
 
 
 def _trie_handle(handle: int) -> UnsupportedLayoutError:

@@ -32,6 +32,8 @@ from drgn_pageowner.synthetic.versions import GENERATIONS
 RELEASES = {name: release for name, (_, release) in GENERATIONS.items() if name != "trie"}
 # v4.9-v4.12: static mem_section root array and no __highest_present_section_nr.
 RELEASES["4.10 (static roots)"] = "4.10.0"
+# v6.17+: void **stack_pools and stack_max_pools (no trie: a big index is a bad handle).
+RELEASES["6.17 (pool pointer)"] = "6.17.0"
 
 
 def _records(spec: KernelSpec) -> List[PageRecord]:

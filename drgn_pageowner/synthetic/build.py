@@ -1048,9 +1048,19 @@ class _Builder:
         )
         # stack depot
         npools = f.max_pools
-        pools = self.add_object(f.depot_pools_symbol, f"void * [{npools}]", kind="b")
-        for i, p in enumerate(self.pools):
-            data.u64(pools + 8 * i, p)
+        if f.depot_pools_pointer:
+            # 6.17+: void **stack_pools, stack_max_pools entries allocated at boot.
+            pools = self.heap.alloc(8 * npools, 8)
+            a = self.add_object(f.depot_pools_symbol, "void **", kind="b")
+            data.u64(a, pools)
+            a = self.add_object("stack_max_pools", "unsigned int", kind="b", align=4)
+            data.u32(a, npools)
+            for i, p in enumerate(self.pools):
+                self.heap.u64(pools + 8 * i, p)
+        else:
+            pools = self.add_object(f.depot_pools_symbol, f"void * [{npools}]", kind="b")
+            for i, p in enumerate(self.pools):
+                data.u64(pools + 8 * i, p)
         a = self.add_object(f.depot_index_symbol, "int", kind="b", align=4)
         if f.depot_index_symbol == "pools_num":
             data.u32(a, len(self.pools))
@@ -1061,8 +1071,9 @@ class _Builder:
         if f.trie:
             a = self.add_object("stack_depot_trie_enabled", "bool", kind="b", align=1)
             data.u8(a, 1)
-            a = self.add_object("stack_max_pools", "unsigned int", kind="b", align=4)
-            data.u32(a, f.max_pools)
+            if not f.depot_pools_pointer:
+                a = self.add_object("stack_max_pools", "unsigned int", kind="b", align=4)
+                data.u32(a, f.max_pools)
         for i, name in enumerate(("dummy_handle", "failure_handle", "early_handle")):
             if name == "early_handle" and not f.has_early_handle:
                 continue

@@ -173,6 +173,11 @@ class Facts:
     index_plus_one: bool
     new_stack_record: bool
     max_pools: int
+    #: ``void **stack_pools`` allocated at boot with ``stack_max_pools``
+    #: entries (Matt Fleming's "stackdepot: Make max number of pools
+    #: boot-time configurable"; an array in 6.12.117, a pointer in 6.17.0,
+    #: 6.18.2 and 7.2.13: the release in between was not read, 6.17 assumed)
+    depot_pools_pointer: bool
     trie: bool
     # ----------------------------------------------------------- sections
     mem_section_is_pointer: bool
@@ -434,6 +439,7 @@ def facts_for(
         index_plus_one=v >= (6, 8, 2),
         new_stack_record=v >= (6, 8, 0),
         max_pools=max_pools,
+        depot_pools_pointer=v >= (6, 17, 0),
         trie=trie,
         mem_section_is_pointer=v >= (4, 15, 0),
         section_has_usage=v >= (5, 3, 0),
