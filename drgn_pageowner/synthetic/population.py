@@ -184,6 +184,12 @@ def populate(
     c["early"][early] = True
     c["gfp"][early] = 0
     c["ts_nsec"][early] = 0
+    # init_pages_in_zone() runs in the boot task: swapper/0, pid 0.
+    c["pid"][early] = 0
+    c["tgid"][early] = 0
+    c["comm"][early] = _COMMS.index("swapper/0")
+    c["memcg"][early] = -1
+    c["memcg_kmem"][early] = False
     fp = np.concatenate(free_pfn)
     fo = np.concatenate(free_order)
     mt = rng.choice([0, 1, 2], size=len(fp), p=[0.2, 0.7, 0.1])
