@@ -49,6 +49,10 @@ class DebugfsRenderer:
     """
     Render records as one kernel release prints them.
 
+    A renderer serves one kernel: it keeps the texts it made (of stacks, by
+    handle; of headers and PFN lines, by the values they show) for the next
+    batches.
+
     :param info: the kernel's facts (:func:`drgn_pageowner.decode.kernel_info`)
     """
 
