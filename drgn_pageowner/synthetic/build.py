@@ -820,12 +820,19 @@ class _Builder:
             self.zone_of(pfns) << np.uint64(self.zones_pgoff)
         )
         flags |= np.uint64(((1 << self.cpupid_width) - 1) << self.cpupid_pgoff)
-        c = self.cidx(pfns)
-        inr = self.in_range[c]
+        pps = f.pages_per_section
+        if pfn0 // pps == (pfn0 + n - 1) // pps:
+            # Within one section (a reader's usual request): slices.
+            c0 = int(self.cidx(np.array([pfn0]))[0])
+            inr = self.in_range[c0 : c0 + n]
+            idx = self.rec_map[c0 : c0 + n]
+        else:
+            c = self.cidx(pfns)
+            inr = self.in_range[c]
+            idx = self.rec_map[c]
         flags[~inr] |= np.uint64(1 << self.pg["PG_reserved"])
         arr["mapcount"] = 0xFFFFFFFF
         arr["refcount"][~inr] = 1
-        idx = self.rec_map[c]
         has_mask = idx >= 0
         if has_mask.any():
             hidx = np.nonzero(has_mask)[0]
