@@ -10,133 +10,42 @@ a subcommand. Errors are one sentence on standard error and a non-zero exit.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
-from typing import Callable, Iterable, Iterator, List, Optional, Sequence, TextIO, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import click
-from drgn import Program
 
 from drgn_pageowner.address import resolve_pfn
+from drgn_pageowner.cli_batch import register as register_batch
+from drgn_pageowner.cli_common import (
+    EXIT_PARTIAL,
+    Target,
+    output_stream,
+    report_skipped,
+    run_command,
+)
+from drgn_pageowner.cli_reports import register as register_reports
 from drgn_pageowner.decode import iter_batches, kernel_info, read_page
 from drgn_pageowner.errors import PageOwnerError
 from drgn_pageowner.helpers import page_owner_page_text, write_page_owner_text
 from drgn_pageowner.progress import output_on_terminal, progress_bar
 from drgn_pageowner.records import DecodeStats
-from drgn_pageowner.render.debugfs import ENCODING, ERRORS, DebugfsRenderer
+from drgn_pageowner.render.debugfs import DebugfsRenderer
 from drgn_pageowner.render.sort import main as sort_main
 from drgn_pageowner.render.stacks import FILES, render_stacks
 from drgn_pageowner.render.structured import render_folded, render_jsonl
 from drgn_pageowner.stacklist import has_stack_list, read_stack_list, stack_entries_from_records
 from drgn_pageowner.target import list_samples, open_target
 
-__all__ = ("main",)
-
-
-class _Target:
-    def __init__(self, core: Optional[str], vmlinux: Sequence[str], kernel: bool,
-                 qemu: Optional[str], sample: Optional[str], quiet: bool,
-                 synthetic: Optional[str] = None) -> None:
-        self.synthetic = synthetic
-        self.core = core
-        self.vmlinux = list(vmlinux)
-        self.kernel = kernel
-        self.qemu = qemu
-        self.sample = sample
-        self.quiet = quiet
-        self._prog: Optional[Program] = None
-
-    def has_target(self) -> bool:
-        return bool(self.core or self.kernel or self.qemu or self.sample or self.synthetic)
-
-    def program(self) -> Program:
-        if self._prog is None:
-            self._prog = open_target(
-                core=self.core, vmlinux=self.vmlinux, kernel=self.kernel,
-                qemu=self.qemu, sample=self.sample, synthetic=self.synthetic,
-            )
-        return self._prog
-
-
-def _fail(message: str) -> None:
-    click.echo(f"drgn-pageowner: {message}", err=True)
-    sys.exit(1)
-
-
-class _StdoutText:
-    """Text writer on standard output's bytes, kernel strings kept byte-exact."""
-
-    def __init__(self) -> None:
-        # sys.stdout may be a text-only stream (drgn command redirections, tests).
-        self._out = getattr(sys.stdout, "buffer", None)
-
-    def write(self, text: str) -> int:
-        if self._out is None:
-            sys.stdout.write(text)
-        else:
-            self._out.write(text.encode(ENCODING, ERRORS))
-        return len(text)
-
-    def writelines(self, lines: Iterable[str]) -> None:
-        for line in lines:
-            self.write(line)
-
-    def flush(self) -> None:
-        (self._out or sys.stdout).flush()
-
-    def close(self) -> None:
-        self.flush()
-
-
-def _open_output(path: Optional[str]) -> TextIO:
-    if path in (None, "-"):
-        return _StdoutText()  # type: ignore[return-value]
-    try:
-        return open(path, "w", encoding=ENCODING, errors=ERRORS, newline="")
-    except OSError as e:
-        raise PageOwnerError(f"cannot write {path}: {e.strerror}") from None
-
-
-@contextlib.contextmanager
-def output_stream(path: Optional[str]) -> Iterator[TextIO]:
-    """Standard output (``None`` or ``-``) or the file ``path``, flushed and closed."""
-    out = _open_output(path)
-    try:
-        yield out
-    finally:
-        out.flush()
-        out.close()
+__all__ = ("main", "EXIT_PARTIAL")
 
 
 #: the synthetic kernel used by --demo (and suggested when no target is given)
 DEMO_SPEC = "6.12:1G:1000"
 
-#: exit status when everything readable was printed but some parts were not
-EXIT_PARTIAL = 3
-
-
-def _report_skipped(stats: DecodeStats) -> int:
-    """Print what was skipped; return the exit status (0, or EXIT_PARTIAL)."""
-    summary = stats.summary()
-    if summary:
-        click.echo(f"drgn-pageowner: warning: {summary}", err=True)
-        return EXIT_PARTIAL
-    return 0
-
-
-def _run(func: Callable[[], Optional[int]]) -> None:
-    try:
-        code = func()
-    except PageOwnerError as e:
-        _fail(str(e).rstrip("."))
-        return
-    except BrokenPipeError:
-        sys.exit(0)
-    except KeyboardInterrupt:
-        _fail("interrupted")
-        return
-    sys.exit(code or 0)
+#: the old private name, still imported by :mod:`drgn_pageowner.commands`
+_Target = Target
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -163,7 +72,9 @@ def main(ctx: click.Context, core: Optional[str], vmlinux: Sequence[str], kernel
     """
     if demo and not synthetic:
         synthetic = DEMO_SPEC
-    ctx.obj = _Target(core, vmlinux, kernel, qemu, sample, quiet, synthetic)
+    # open_target is looked up here, when the command runs, so that it can be
+    # replaced on this module (the tests do).
+    ctx.obj = Target(core, vmlinux, kernel, qemu, sample, quiet, synthetic, opener=open_target)
 
 
 @main.command()
@@ -173,7 +84,7 @@ def main(ctx: click.Context, core: Optional[str], vmlinux: Sequence[str], kernel
               help="text: the debugfs text; json: one JSON object per record (JSON Lines); "
               "folded: 'outermost;...;innermost PAGES' lines for flame graphs.")
 @click.pass_obj
-def dump(target: _Target, output: Optional[str], fmt: str) -> None:
+def dump(target: Target, output: Optional[str], fmt: str) -> None:
     """Print /sys/kernel/debug/page_owner exactly as the kernel would."""
 
     def run() -> int:
@@ -188,9 +99,9 @@ def dump(target: _Target, output: Optional[str], fmt: str) -> None:
                 out.writelines(render_jsonl(kernel_info(prog), batches))
             else:
                 out.writelines(render_folded(iter_batches(prog, stats=stats, progress=progress)))
-        return _report_skipped(stats)
+        return report_skipped(stats)
 
-    _run(run)
+    run_command(run)
 
 
 @main.command()
@@ -203,7 +114,7 @@ def dump(target: _Target, output: Optional[str], fmt: str) -> None:
 @click.option("--from-records", is_flag=True,
               help="Compute from the page records even where the kernel keeps stack_list.")
 @click.pass_obj
-def stacks(target: _Target, output: Optional[str], threshold: int, which: Optional[str],
+def stacks(target: Target, output: Optional[str], threshold: int, which: Optional[str],
            from_records: bool) -> None:
     """Print page_owner_stacks/show_stacks (or show_handles, show_stacks_handles).
 
@@ -222,9 +133,9 @@ def stacks(target: _Target, output: Optional[str], threshold: int, which: Option
                 entries = stack_entries_from_records(prog, stats, progress)
         with output_stream(output) as out:
             out.writelines(render_stacks(entries, FILES[which or "show_stacks"], threshold))
-        return _report_skipped(stats)
+        return report_skipped(stats)
 
-    _run(run)
+    run_command(run)
 
 
 def _split_compat(args: List[str]) -> Tuple[List[str], str, bool]:
@@ -252,7 +163,7 @@ def _split_compat(args: List[str]) -> Tuple[List[str], str, bool]:
 )
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_obj
-def sort(target: _Target, args: Tuple[str, ...]) -> None:
+def sort(target: Target, args: Tuple[str, ...]) -> None:
     """Drop-in page_owner_sort: sort [OPTIONS] INPUT OUTPUT.
 
     The options, parsing and output are those of the kernel's newest
@@ -278,7 +189,7 @@ def sort(target: _Target, args: Tuple[str, ...]) -> None:
                          compat=compat, blocks=blocks, prog="drgn-pageowner sort",
                          corrected=corrected)
 
-    _run(run)
+    run_command(run)
 
 
 @main.command()
@@ -290,7 +201,7 @@ def sort(target: _Target, args: Tuple[str, ...]) -> None:
 @click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @click.pass_obj
-def page(target: _Target, where: str, kind: str, fmt: str) -> None:
+def page(target: Target, where: str, kind: str, fmt: str) -> None:
     """One page's owner: what dump_page() prints (__dump_page_owner), then its PFN line.
 
     WHERE is a PFN (decimal or 0x-hex, as the debugfs text prints it), a
@@ -312,7 +223,7 @@ def page(target: _Target, where: str, kind: str, fmt: str) -> None:
             click.echo("".join(render_jsonl(kernel_info(prog), [batch])), nl=False)
         return 0
 
-    _run(run)
+    run_command(run)
 
 
 @main.command()
@@ -325,15 +236,8 @@ def samples() -> None:
         click.echo(f"{sample.name}\t{sample.path}")
 
 
-def _register_subcommands() -> None:
-    from drgn_pageowner.cli_batch import register as register_batch
-    from drgn_pageowner.cli_reports import register as register_reports
-
-    register_reports(main)
-    register_batch(main)
-
-
-_register_subcommands()
+register_reports(main)
+register_batch(main)
 
 
 def run_cli(argv: List[str]) -> None:  # pragma: no cover - convenience for python -m

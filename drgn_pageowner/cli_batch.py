@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import click
 
@@ -32,24 +32,15 @@ from drgn_pageowner.batch import (
     summarize,
     write_summary,
 )
+from drgn_pageowner.cli_common import EXIT_PARTIAL, Target, run_command
 from drgn_pageowner.errors import PageOwnerError
 from drgn_pageowner.progress import progress_bar
 from drgn_pageowner.reports import GROUPINGS
-
-if TYPE_CHECKING:  # pragma: no cover
-    from drgn_pageowner.cli import _Target
 
 __all__ = ("register", "batch")
 
 #: where the per-dump files and the summary go by default
 DEFAULT_OUTDIR = "page_owner_batch"
-
-
-def _cli() -> Any:
-    # Imported late: drgn_pageowner.cli imports this module to register it.
-    from drgn_pageowner import cli
-
-    return cli
 
 
 @click.command()
@@ -74,7 +65,7 @@ def _cli() -> Any:
 @click.option("-n", "--top", "n", type=int, default=DEFAULT_TOP, show_default=True, metavar="N",
               help="Groups in the summary's text table (0: all; summary.json has all).")
 @click.pass_obj
-def batch(target: Optional["_Target"], dirs: Tuple[str, ...], fleets: Tuple[str, ...],
+def batch(target: Optional[Target], dirs: Tuple[str, ...], fleets: Tuple[str, ...],
           outdir: str, report: str, by: str, jobs: Optional[int], scheduler: Optional[str],
           n: int) -> None:
     """One report per crash dump, and which stacks grow across the fleet.
@@ -86,7 +77,6 @@ def batch(target: Optional["_Target"], dirs: Tuple[str, ...], fleets: Tuple[str,
     fails is one line of the summary; the others are still read. Exit status:
     1 if a dump failed, 3 if one was read only partly, else 0.
     """
-    cli = _cli()
 
     def run() -> int:
         if target is not None and target.has_target():
@@ -115,9 +105,9 @@ def batch(target: Optional["_Target"], dirs: Tuple[str, ...], fleets: Tuple[str,
             click.echo(f"drgn-pageowner: {failed.name}: {failed.error}", err=True)
         for partial in (r for r in results if r.status == "partial"):
             click.echo(f"drgn-pageowner: warning: {partial.name}: {partial.warning}", err=True)
-        return summary.exit_status(cli.EXIT_PARTIAL)
+        return summary.exit_status(EXIT_PARTIAL)
 
-    cli._run(run)
+    run_command(run)
 
 
 def register(main: click.Group) -> None:

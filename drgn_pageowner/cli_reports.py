@@ -20,13 +20,14 @@ front end, these commands never read memory themselves: records come from
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import click
 import numpy as np
 from drgn import Program
 
 from drgn_pageowner import target as _targets
+from drgn_pageowner.cli_common import Target, output_stream, report_skipped, run_command
 from drgn_pageowner.decode import iter_batches, kernel_info, overhead_inputs
 from drgn_pageowner.errors import PageOwnerError, TargetError
 from drgn_pageowner.layout import get_layout
@@ -47,21 +48,10 @@ from drgn_pageowner.reports import (
     page_owner_overhead,
 )
 
-if TYPE_CHECKING:  # pragma: no cover
-    from drgn_pageowner.cli import _Target
-
 __all__ = ("register", "top", "freed", "overhead", "diff_command", "filter_options", "make_filter")
 
 #: rows ``top`` shows in text by default (the other formats show all)
 DEFAULT_TOP = 20
-
-
-def _cli() -> Any:
-    # Imported late: drgn_pageowner.cli imports this module to register the
-    # commands.
-    from drgn_pageowner import cli
-
-    return cli
 
 
 def filter_options(state: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -129,14 +119,9 @@ def _batches(prog: Program, flt: Filter, stats: DecodeStats) -> Tuple[KernelInfo
 
 
 def _write(output: Optional[str], chunks: Iterable[str]) -> None:
-    out = _cli()._open_output(output)
-    try:
+    with output_stream(output) as out:
         for chunk in chunks:
             out.write(chunk)
-    finally:
-        out.flush()
-        if output not in (None, "-"):
-            out.close()
 
 
 def _table_chunks(table: Table, fmt: str) -> Iterator[str]:
@@ -178,7 +163,7 @@ _FORMAT_HELP = ("text: a table; json: one JSON object per row (JSON Lines); csv:
               "graph (folded and svg need --by stack).")
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of standard output.")
 @click.pass_obj
-def top(target: "_Target", by: str, n: Optional[int], threshold: int, fmt: str,
+def top(target: Target, by: str, n: Optional[int], threshold: int, fmt: str,
         output: Optional[str], **options: Any) -> None:
     """Pages per stack, process, module, allocator or memcg, most first."""
 
@@ -207,9 +192,9 @@ def top(target: "_Target", by: str, n: Optional[int], threshold: int, fmt: str,
             if flt.state != "allocated":
                 table.title = table.title.replace("allocated pages", f"{flt.state} pages")
             _write(output, _table_chunks(table, fmt))
-        return int(_cli()._report_skipped(stats) or 0)
+        return report_skipped(stats)
 
-    _cli()._run(run)
+    run_command(run)
 
 
 @click.command()
@@ -222,7 +207,7 @@ def top(target: "_Target", by: str, n: Optional[int], threshold: int, fmt: str,
               "them (with free_stack); csv: a table with a header row.")
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of standard output.")
 @click.pass_obj
-def freed(target: "_Target", limit: int, fmt: str, output: Optional[str], **options: Any) -> None:
+def freed(target: Target, limit: int, fmt: str, output: Optional[str], **options: Any) -> None:
     """Freed pages: who allocated them, and who freed them, when and from where.
 
     The kernel keeps the record of a freed page (v5.4+), the freeing stack
@@ -239,9 +224,9 @@ def freed(target: "_Target", limit: int, fmt: str, output: Optional[str], **opti
             _write(output, render_jsonl(info, _limited(batches, limit)))
         else:
             _write(output, _table_chunks(freed_table(batches, limit or None), fmt))
-        return int(_cli()._report_skipped(stats) or 0)
+        return report_skipped(stats)
 
-    _cli()._run(run)
+    run_command(run)
 
 
 def _limited(batches: Iterable[RecordBatch], limit: int) -> Iterator[RecordBatch]:
@@ -260,7 +245,7 @@ def _limited(batches: Iterable[RecordBatch], limit: int) -> Iterator[RecordBatch
               show_default=True, help=_FORMAT_HELP + ".")
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of standard output.")
 @click.pass_obj
-def overhead(target: "_Target", fmt: str, output: Optional[str]) -> None:
+def overhead(target: Target, fmt: str, output: Optional[str]) -> None:
     """page_owner's own memory: the page_ext arrays and the stack depot."""
 
     def run() -> int:
@@ -269,7 +254,7 @@ def overhead(target: "_Target", fmt: str, output: Optional[str]) -> None:
         _write(output, _table_chunks(result.table(), fmt))
         return 0
 
-    _cli()._run(run)
+    run_command(run)
 
 
 def open_dump(spec: str, current: Optional[Callable[[], Program]] = None) -> Program:
@@ -313,7 +298,7 @@ def open_dump(spec: str, current: Optional[Callable[[], Program]] = None) -> Pro
               "(difffolded, for differential flame graphs; needs --by stack).")
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of standard output.")
 @click.pass_obj
-def diff_command(target: "_Target", old: str, new: str, by: str, functions: bool,
+def diff_command(target: Target, old: str, new: str, by: str, functions: bool,
                  unchanged: bool, n: Optional[int], threshold: int, fmt: str,
                  output: Optional[str], **options: Any) -> None:
     """Change in pages between two dumps, growth first: where memory leaks.
@@ -335,7 +320,7 @@ def diff_command(target: "_Target", old: str, new: str, by: str, functions: bool
             stats = DecodeStats()
             _, batches = _batches(prog, flt, stats)
             aggs.append(aggregate(batches, by, page_size=_page_size(prog)))
-            status = max(status, int(_cli()._report_skipped(stats) or 0))
+            status = max(status, report_skipped(stats))
         # a differential flame graph needs the unchanged stacks too
         keep = unchanged or fmt == "folded"
         result = diff(aggs[0], aggs[1], functions=functions, unchanged=keep)
@@ -352,7 +337,7 @@ def diff_command(target: "_Target", old: str, new: str, by: str, functions: bool
             _write(output, _table_chunks(result.table(), fmt))
         return status
 
-    _cli()._run(run)
+    run_command(run)
 
 
 def register(main: click.Group) -> None:
