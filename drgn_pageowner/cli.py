@@ -44,10 +44,6 @@ __all__ = ("main", "EXIT_PARTIAL")
 #: the synthetic kernel used by --demo (and suggested when no target is given)
 DEMO_SPEC = "6.12:1G:1000"
 
-#: the old private name, still imported by :mod:`drgn_pageowner.commands`
-_Target = Target
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-c", "--core", metavar="VMCORE", help="Crash dump to read.")
 @click.option("-s", "--symbols", "vmlinux", metavar="VMLINUX", multiple=True,

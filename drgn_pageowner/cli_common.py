@@ -54,6 +54,13 @@ class Target:
         self._opener = opener
         self._prog: Optional[Program] = None
 
+    @classmethod
+    def of_program(cls, prog: Program) -> "Target":
+        """A target that is an already open program (the drgn commands' case)."""
+        target = cls(None, (), False, None, None, True)
+        target._prog = prog
+        return target
+
     def has_target(self) -> bool:
         """Whether any target was given."""
         return bool(self.core or self.kernel or self.qemu or self.sample or self.synthetic)

@@ -141,11 +141,12 @@ def _cmd_page_owner_sort(prog: Program, name: str, args: Sequence[str], **kwargs
 
 def _run_cli_command(prog: Program, name: str, subcommand: str, args: Sequence[str]) -> int:
     """Run a drgn-pageowner CLI subcommand on ``prog`` (the reports)."""
-    from drgn_pageowner.cli import _Target, main
+    # Imported here: click is only loaded when a report command runs.
+    from drgn_pageowner.cli import main
+    from drgn_pageowner.cli_common import Target
 
     command = main.commands[subcommand]  # type: ignore[attr-defined]
-    target = _Target(None, (), False, None, None, True)
-    target._prog = prog
+    target = Target.of_program(prog)
     try:
         command.main(args=list(args), obj=target, prog_name=name, standalone_mode=False)
     except SystemExit as e:
