@@ -198,6 +198,24 @@ class StackDepot:
         self._pool_cache[index] = value
         return value
 
+    def _prefetch_pointers(self, indices: np.ndarray) -> None:
+        """Read the pool pointers up to the highest of ``indices`` in one piece."""
+        valid = indices[indices >= 0]
+        if self._pools_len:
+            valid = valid[valid < self._pools_len]
+        if self._bound is not None:
+            valid = valid[valid < self._bound]
+        todo = [i for i in valid.tolist() if i not in self._pool_cache]
+        if len(todo) < 2:
+            return
+        count = max(todo) + 1
+        try:
+            words = np.frombuffer(self.prog.read(self._pools_addr, 8 * count), dtype="<u8")
+        except FaultError:
+            return  # _pool() reads them one by one
+        for i in todo:
+            self._pool_cache[i] = int(words[i])
+
     def _pool_bytes(self, index: int, pool: int) -> Optional[bytes]:
         """The whole pool, read once (None if it cannot be read in one piece)."""
         try:
@@ -306,6 +324,7 @@ class StackDepot:
         """
         arena = self._arena
         distinct, which = np.unique(indices, return_inverse=True)
+        self._prefetch_pointers(distinct)
         slot_of = np.full(len(distinct), -1, dtype=np.int64)
         for k, index in enumerate(distinct.tolist()):
             slot = self._arena_slot.get(index)
