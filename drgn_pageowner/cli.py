@@ -52,7 +52,7 @@ DEMO_SPEC = "6.12:1G:1000"
 @click.option("--qemu", metavar="SOCKET", help="Read a live QEMU guest through its QMP socket.")
 @click.option("--sample", metavar="NAME", help="Use a bundled sample image from vmcores/ (e.g. 6.12).")
 @click.option("--synthetic", metavar="SPEC",
-              help="A synthetic kernel, e.g. 6.12:16G:50000 (RELEASE:MEMORY:STACKS[:ARCH[:PAGESIZE]]).")
+              help="A synthetic kernel, e.g. 6.12:16G:50000 (RELEASE:MEMORY:STACKS[:ARCH[:PAGESIZE[:FILL]]], FILL mixed or full).")
 @click.option("--demo", is_flag=True,
               help=f"No dump at hand: use the synthetic kernel {DEMO_SPEC}.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")

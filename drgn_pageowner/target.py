@@ -210,7 +210,7 @@ def open_sample(name: str) -> Program:
 
 def open_synthetic(spec: str) -> Program:
     """
-    Build a synthetic kernel: ``RELEASE:MEMORY:STACKS[:ARCH[:PAGESIZE]]``
+    Build a synthetic kernel: ``RELEASE:MEMORY:STACKS[:ARCH[:PAGESIZE[:FILL]]]``
     (e.g. ``6.12:16G:50000``), or the path of a debugfs page_owner text to
     rebuild (when the synthetic backend can parse it).
     """
@@ -227,7 +227,7 @@ def open_synthetic(spec: str) -> Program:
         kernel_spec = parse_preset(spec)
     except (ValueError, KeyError) as e:
         raise TargetError(
-            f"{spec!r} is not a synthetic kernel spec (RELEASE:MEMORY:STACKS, e.g. 6.12:1G:1000): {e}"
+            f"{spec!r} is not a synthetic kernel spec (RELEASE[:MEMORY[:STACKS[:ARCH[:PAGE_SIZE[:FILL]]]]], e.g. 6.12:1G:1000): {e}"
         ) from None
     return build_program(kernel_spec)
 

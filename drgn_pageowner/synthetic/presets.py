@@ -307,7 +307,11 @@ def parse_preset(text: str) -> KernelSpec:
     parts = text.split(":")
     release = parts[0] or "6.12"
     memory = parts[1] if len(parts) > 1 and parts[1] else "1G"
-    nstacks = int(parts[2]) if len(parts) > 2 and parts[2] else 1000
+    nstacks = 1000
+    if len(parts) > 2 and parts[2]:
+        if not parts[2].isdigit() or int(parts[2]) < 1:
+            raise ValueError(f"bad stack count {parts[2]!r} (a positive number)")
+        nstacks = int(parts[2])
     arch = parts[3] if len(parts) > 3 and parts[3] else "x86_64"
     page_size = parse_size(parts[4]) if len(parts) > 4 and parts[4] else 4096
     fill = parts[5] if len(parts) > 5 and parts[5] else "mixed"

@@ -29,3 +29,16 @@ def test_preset_builds_and_reads() -> None:
     assert trace is not None and len(list(trace)) == len(spec.stacks[499].frames)
     # ~11 bytes per page of stored state for this preset size
     assert k.stored_bytes < 40 * (768 << 20) // 4096
+
+
+def test_parse_preset_refuses_bad_fields() -> None:
+    import pytest
+
+    for text, message in (
+        ("6.12:1G:abc", "bad stack count"),
+        ("6.12:1G:0", "bad stack count"),
+        ("6.12:lots", "bad size"),
+        ("6.12:1G:10:::half", "unknown population"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            parse_preset(text)
