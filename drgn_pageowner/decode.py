@@ -135,6 +135,37 @@ def _considered(layout: PageOwnerLayout, sec: Section, lo: int, hi: int) -> np.n
     return consider
 
 
+def _skip_after_records(
+    layout: PageOwnerLayout, sec: Section, lo: int, hi: int, printed: np.ndarray
+) -> np.ndarray:
+    """
+    Apply the skip each read() of page_owner starts with: from the PFN after
+    the previous record, "while (!pfn_valid(pfn) && (pfn & (MAX_ORDER_NR_PAGES
+    - 1)) != 0) pfn++". In a run of invalid, unaligned PFNs (a subsection
+    hole of a hot-plugged section) nothing prints if a record printed just
+    before the run, and otherwise only the run's first record does.
+
+    :param printed: the records the loop alone would print, by PFN in [lo, hi)
+    """
+    valid = sec.valid[lo - sec.start_pfn : hi - sec.start_pfn]
+    if valid.all():
+        return printed
+    pfns = np.arange(lo, hi, dtype=np.int64)
+    run = ~valid & ((pfns & (layout.max_order_nr_pages - 1)) != 0)
+    edges = np.diff(np.concatenate(([0], run.astype(np.int8), [0])))
+    starts = np.nonzero(edges == 1)[0].tolist()
+    ends = np.nonzero(edges == -1)[0].tolist()
+    out = printed.copy()
+    for a, b in zip(starts, ends):
+        if a > 0 and out[a - 1]:
+            out[a:b] = False
+            continue
+        hits = np.nonzero(out[a:b])[0]
+        if len(hits) > 1:
+            out[a + int(hits[0]) + 1 : b] = False
+    return out
+
+
 def _buddy(layout: PageOwnerLayout, pages: np.ndarray) -> np.ndarray:
     rule = layout.buddy
     word = pages["type_word"]
@@ -290,6 +321,8 @@ def _section_records(
         )
     else:
         sel &= allocated & (ext["handle"] != 0)
+    if not include_freed:
+        sel = _skip_after_records(layout, sec, lo, hi, sel)
     idx = np.nonzero(sel)[0]
     if live and len(idx):
         ext, idx = _stable_entries(prog, layout, sec, lo, ext, idx, stats)

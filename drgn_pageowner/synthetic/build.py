@@ -307,6 +307,17 @@ class _Builder:
             stored_bytes=stored,
         )
 
+    def _subsections(self, nr: int, nsub: int) -> List[bool]:
+        """Which 2 MiB subsections of section ``nr`` the memory ranges touch."""
+        pps = self.f.pages_per_section
+        per_sub = pps // nsub
+        out = []
+        for j in range(nsub):
+            lo = nr * pps + j * per_sub
+            hi = lo + per_sub
+            out.append(any(r.start_pfn < hi and lo < r.end_pfn for r in self.ranges))
+        return out
+
     # ----------------------------------------------------------------- memory plan
     def _plan_memory(self) -> None:
         spec, f = self.spec, self.f
@@ -608,7 +619,8 @@ class _Builder:
             mflags = flags["SECTION_MARKED_PRESENT"] | flags["SECTION_HAS_MEM_MAP"]
             if online and "SECTION_IS_ONLINE" in flags:
                 mflags |= flags["SECTION_IS_ONLINE"]
-            if "SECTION_IS_EARLY" in flags:
+            hotplugged = nr in self.spec.hotplugged_sections
+            if "SECTION_IS_EARLY" in flags and not hotplugged:
                 mflags |= flags["SECTION_IS_EARLY"]
             # sparse_encode_mem_map(): mem_map - section_nr_to_pfn(pnum); with
             # SPARSEMEM_VMEMMAP the section's mem_map is vmemmap + start.
@@ -626,9 +638,10 @@ class _Builder:
                 sub_off = self.off("struct mem_section_usage", "subsection_map")
                 nsub = 1 << (f.section_size_bits - 21)
                 words = max(1, nsub // 64)
+                present_subs = self._subsections(nr, nsub) if hotplugged else [True] * nsub
                 for w in range(words):
-                    bits = min(64, nsub - 64 * w)
-                    heap.u64(usage + sub_off + 8 * w, (1 << bits) - 1)
+                    word = sum(1 << b for b in range(64) if 64 * w + b < nsub and present_subs[64 * w + b])
+                    heap.u64(usage + sub_off + 8 * w, word)
                 pbo = self.off("struct mem_section_usage", "pageblock_flags")
                 heap.write(usage + pbo, bitmap.tobytes())
                 self.put(sec, "struct mem_section", "usage", usage)

@@ -304,6 +304,11 @@ class KernelSpec:
     :param page_size: 4096 (x86_64, arm64), 16384 or 65536 (arm64)
     :param trie: use the mm-tree stack depot trie backend (decoders must refuse)
     :param ranges: present memory; gaps between ranges are holes
+    :param hotplugged_sections: section numbers added by memory hotplug
+        (5.3+): not ``SECTION_IS_EARLY``, so ``pfn_valid()`` follows their
+        subsection map, which has a bit for each 2 MiB that ``ranges`` cover
+        (the rest of the section is invalid; records placed there stand for
+        stale page_ext entries)
     :param offline_sections: section numbers whose page_ext pointer carries
         PAGE_EXT_INVALID (v6.1+) or is NULL (older)
     :param buddy: free blocks (their ``struct page`` is marked PageBuddy)
@@ -337,6 +342,7 @@ class KernelSpec:
     trie: bool = False
     ranges: List[MemoryRange] = field(default_factory=list)
     offline_sections: List[int] = field(default_factory=list)
+    hotplugged_sections: List[int] = field(default_factory=list)
     buddy: List[BuddyBlock] = field(default_factory=list)
     pageblock_migratetypes: Dict[int, int] = field(default_factory=dict)
     stacks: List[Stack] = field(default_factory=list)
