@@ -421,6 +421,13 @@ class _StackCache:
             )
         return table.subset(handles)
 
+    def forget_unresolved(self) -> None:
+        """Drop the handles that could not be resolved (a live kernel may have written them since)."""
+        t = self.table
+        keep = t.found
+        if not keep.all():
+            self.table = _StackTable(t.handles[keep], t.infos[keep], t.found[keep])
+
     def _resolve(self, handles: np.ndarray) -> np.ndarray:
         starts, ends, entries = get_stack_depot(self.prog).fetch_many(handles)
         out = np.empty(len(handles), dtype=object)
@@ -599,6 +606,10 @@ def iter_batches(
         except LookupError:
             memcgs = None
     live = bool(prog.flags & ProgramFlags.IS_LIVE)
+    if live:
+        # Stacks saved since the last walk: read the depot afresh.
+        get_stack_depot(prog).refresh()
+        _stack_cache(prog).forget_unresolved()
     first = layout.min_low_pfn if start_pfn is None else max(start_pfn, 0)
     last = layout.max_pfn if end_pfn is None else min(end_pfn, layout.max_pfn)
     total = sum(max(0, min(s.end_pfn, last) - max(s.start_pfn, first)) for s in sections)

@@ -177,6 +177,19 @@ class StackDepot:
                 return None
         return None
 
+    def refresh(self) -> None:
+        """
+        Forget what was read of a live kernel's depot that may have changed
+        since: the number of pools in use and the pools' bytes (new records
+        are appended to the last pool). Pool pointers and records already
+        written do not change.
+        """
+        self._bound = self._index_bound(self.prog)
+        self._pool_data.clear()
+        self._arena_slot.clear()
+        self._arena_used = 0
+        self._pool_cache = {i: p for i, p in self._pool_cache.items() if p}
+
     @property
     def pools_in_use(self) -> Optional[int]:
         """Number of depot pools in use (None if the kernel does not say)."""

@@ -75,3 +75,66 @@ def test_record_that_settles_is_reread() -> None:
     assert victim in idx.tolist()
     assert int(new_ext[victim]["ts_nsec"]) == 123456789
     assert stats.inconsistent_records == 0
+
+
+def _appearing_stack():  # type: ignore[no-untyped-def]
+    """
+    A synthetic kernel whose first stack's depot record reads as zeros until
+    ``state["written"]`` is set: a stack the kernel saves between two walks.
+    """
+    from drgn_pageowner.stackdepot import StackDepot
+
+    k = build(small_spec("6.12.0"))
+    prog = k.prog
+    handle = next(h for h in k.stack_handles if h)
+    addr = StackDepot(prog).record_address(handle)
+    assert addr is not None
+    size = 4096 - addr % 4096  # to the end of its page: the record's header and frames
+    original = prog.read(addr, size)
+    state = {"written": False}
+
+    def record(address: int, count: int, offset: int, physical: bool) -> bytes:
+        data = original if state["written"] else bytes(size)
+        return data[offset : offset + count]
+
+    prog.add_memory_segment(addr, size, record)
+    return prog, handle, state
+
+
+def test_live_walk_rereads_the_depot(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from drgn import ProgramFlags
+
+    import drgn_pageowner.decode as decode
+    from drgn_pageowner.decode import iter_batches
+
+    prog, handle, state = _appearing_stack()
+
+    class Flags:  # the synthetic program reads as a live kernel
+        IS_LIVE = ProgramFlags.IS_LINUX_KERNEL
+
+    monkeypatch.setattr(decode, "ProgramFlags", Flags)
+    prog.cache.clear()
+
+    def walk() -> tuple:
+        stats = DecodeStats()
+        handles = [int(h) for b in iter_batches(prog, stats=stats) for h in b.records["handle"]]
+        return handles.count(handle), stats.skipped_records
+
+    shown, skipped = walk()
+    assert shown == 0 and skipped > 0  # not saved yet: those records are unreadable
+    state["written"] = True
+    shown, skipped = walk()
+    assert shown > 0 and skipped == 0  # the next walk reads the depot afresh
+
+
+def test_dump_walk_keeps_its_depot_reads() -> None:
+    from drgn_pageowner.stackdepot import StackDepot
+
+    prog, handle, state = _appearing_stack()
+    depot = StackDepot(prog)
+    assert depot.fetch_many(np.array([handle], dtype=np.uint64))[0][0] == -1
+    state["written"] = True
+    # Pools are read once: without refresh() the cached bytes still apply.
+    assert depot.fetch_many(np.array([handle], dtype=np.uint64))[0][0] == -1
+    depot.refresh()
+    assert depot.fetch_many(np.array([handle], dtype=np.uint64))[0][0] >= 0
