@@ -571,6 +571,12 @@ class _MemcgResolver:
         return MemcgInfo(memcg_data, slab, kmem, name, online, lines)
 
 
+def _refresh_live(prog: Program) -> None:
+    """Stacks a live kernel saved since the last look: read the depot afresh."""
+    get_stack_depot(prog).refresh()
+    _stack_cache(prog).forget_unresolved()
+
+
 def iter_batches(
     prog: Program,
     *,
@@ -607,9 +613,7 @@ def iter_batches(
             memcgs = None
     live = bool(prog.flags & ProgramFlags.IS_LIVE)
     if live:
-        # Stacks saved since the last walk: read the depot afresh.
-        get_stack_depot(prog).refresh()
-        _stack_cache(prog).forget_unresolved()
+        _refresh_live(prog)
     first = layout.min_low_pfn if start_pfn is None else max(start_pfn, 0)
     last = layout.max_pfn if end_pfn is None else min(end_pfn, layout.max_pfn)
     total = sum(max(0, min(s.end_pfn, last) - max(s.start_pfn, first)) for s in sections)
@@ -705,6 +709,8 @@ def read_page(prog: Program, pfn: int, stats: Optional[DecodeStats] = None) -> O
     layout = get_layout(prog)
     if stats is None:
         stats = DecodeStats()
+    if prog.flags & ProgramFlags.IS_LIVE:
+        _refresh_live(prog)
     for sec in get_sections(prog, layout):
         if not sec.start_pfn <= pfn < sec.end_pfn:
             continue
