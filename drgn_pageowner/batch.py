@@ -15,7 +15,10 @@ dumps and compares them:
   ``synthetic:SPEC``, or a dump or folder path);
 * :func:`run_dump` reads one dump in the process it runs in and writes its
   report as one JSON Lines file; it never raises, a failure is one sentence
-  in its :class:`DumpResult`;
+  in its :class:`DumpResult`. The record filter of the batch (the criteria of
+  :class:`~drgn_pageowner.reports.Filter` as picklable values, see
+  :func:`filter_spec`) is built and applied there, before the records are
+  counted;
 * :func:`run_batch` runs :func:`run_dump` on every dump, on all local cores
   with :class:`concurrent.futures.ProcessPoolExecutor` (each worker opens its
   own drgn ``Program``: programs cannot be pickled) or on an existing Dask
@@ -43,25 +46,36 @@ import shutil
 import time
 import uuid
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
+import numpy as np
 from drgn import Program
 
-from drgn_pageowner.decode import iter_batches, kernel_info
+from drgn_pageowner.decode import iter_batches, kernel_info, record_dtype
 from drgn_pageowner.errors import PageOwnerError, TargetError
 from drgn_pageowner.layout import get_layout
 from drgn_pageowner.records import DecodeStats, RecordBatch
 from drgn_pageowner.render import table as table_render
 from drgn_pageowner.render.debugfs import ENCODING, ERRORS
 from drgn_pageowner.render.structured import render_jsonl
-from drgn_pageowner.reports import GROUPINGS, Aggregate, Aggregator, Cell, Table
+from drgn_pageowner.reports import (
+    GROUPINGS,
+    Aggregate,
+    Aggregator,
+    Cell,
+    Filter,
+    Table,
+    filter_batches,
+)
 
 __all__ = (
     "REPORTS",
     "DumpSpec",
     "BatchOptions",
+    "FilterSpec",
+    "filter_spec",
     "DumpResult",
     "FleetSummary",
     "GroupRow",
@@ -397,6 +411,22 @@ def plain_vmlinux(path: str) -> str:
 # One dump
 
 
+#: a record filter as picklable ``(name, value)`` pairs: ``("state", STATE)``
+#: then each criterion of :class:`~drgn_pageowner.reports.Filter` that is set
+#: (its field name and a tuple of values)
+FilterSpec = Tuple[Tuple[str, Any], ...]
+
+
+def filter_spec(flt: Filter) -> FilterSpec:
+    """The criteria of ``flt`` as a :data:`FilterSpec` (``Filter(**dict(spec))`` rebuilds it)."""
+    spec: List[Tuple[str, Any]] = [("state", flt.state)]
+    for f in fields(Filter):
+        value = getattr(flt, f.name)
+        if f.init and f.name != "state" and value:
+            spec.append((f.name, tuple(value)))
+    return tuple(spec)
+
+
 @dataclass(frozen=True)
 class BatchOptions:
     """
@@ -409,11 +439,30 @@ class BatchOptions:
         json`` writes them)
     :param by: the grouping of ``top`` and of the summary (one of
         :data:`~drgn_pageowner.reports.GROUPINGS`)
+    :param filter_spec: the records each dump's report counts (see
+        :func:`filter_spec`; empty: the allocated pages, as ``top`` without
+        filter options)
     """
 
     outdir: str
     report: str = "top"
     by: str = "stack"
+    filter_spec: FilterSpec = ()
+
+    def record_filter(self) -> Filter:
+        """
+        A new :class:`~drgn_pageowner.reports.Filter` from :attr:`filter_spec`.
+
+        :raises PageOwnerError: for a name that is no criterion of a filter or
+            a bad state
+        """
+        known = [f.name for f in fields(Filter) if f.init]
+        for name, _value in self.filter_spec:
+            if name not in known:
+                raise PageOwnerError(
+                    f"{name!r} is not a record filter criterion (use {', '.join(known)})"
+                )
+        return Filter(**dict(self.filter_spec))
 
 
 #: one group of a dump: (key, pages, records)
@@ -462,18 +511,24 @@ def run_dump(spec: DumpSpec, options: BatchOptions) -> DumpResult:
     dump (the result says why it failed, in one sentence).
 
     This is the function the local pool and Dask run; it opens its own
-    program, so it can run in any process.
+    program, so it can run in any process. The records are those of
+    ``options.filter_spec``, selected here as ``top`` selects them.
     """
     start = time.monotonic()
     out_path = Path(options.outdir) / f"{spec.name}.jsonl"
     tmp = out_path.with_name(out_path.name + ".part")
     try:
+        flt = options.record_filter()
         prog = spec.open()
         info = kernel_info(prog)
-        page_size = 1 << get_layout(prog).page_shift
-        agg = Aggregator(options.by, page_size)
+        layout = get_layout(prog)
+        # A criterion this kernel cannot answer (a gfp flag it does not know,
+        # --node without its page->flags layout, ...) fails before the walk.
+        flt.mask(RecordBatch(np.zeros(0, dtype=record_dtype(layout)), {}, {}), info)
+        agg = Aggregator(options.by, 1 << layout.page_shift)
         stats = DecodeStats()
-        batches = iter_batches(prog, stats=stats)
+        raw = iter_batches(prog, include_freed=flt.include_freed, stats=stats)
+        batches = filter_batches(raw, info, flt)
         with open(tmp, "w", encoding=ENCODING, errors=ERRORS, newline="") as out:
             if options.report == "dump-json":
                 out.writelines(render_jsonl(info, _counted(batches, agg)))
@@ -647,6 +702,7 @@ def run_batch(
         raise PageOwnerError(f"there is no batch report {options.report!r} (use {', '.join(REPORTS)})")
     if options.by not in GROUPINGS:
         raise PageOwnerError(f"records cannot be grouped by {options.by!r} (use {', '.join(GROUPINGS)})")
+    options.record_filter()
     if jobs is not None and jobs < 1:
         raise PageOwnerError("--jobs needs at least 1 worker")
     try:
@@ -712,6 +768,17 @@ class FleetSummary:
     results: List[DumpResult]
     rows: List[GroupRow]
     key_columns: Tuple[str, ...]
+    filter_spec: FilterSpec = ()
+
+    @property
+    def state(self) -> str:
+        """The state of the records counted: allocated, freed or any."""
+        return str(dict(self.filter_spec).get("state", "allocated"))
+
+    def filter_json(self) -> Dict[str, Any]:
+        """The record filter: its state, then the criteria that are set."""
+        criteria = {k: list(v) for k, v in self.filter_spec if k != "state"}
+        return {"state": self.state, **criteria}
 
     @property
     def readable(self) -> List[DumpResult]:
@@ -742,6 +809,7 @@ class FleetSummary:
         return {
             "by": self.by,
             "report": self.report,
+            "filter": self.filter_json(),
             "dumps": [
                 {
                     "name": r.name,
@@ -813,10 +881,15 @@ class FleetSummary:
             f"{len(shown)} of {len(self.rows)} {self.by} groups shown; growth: pages in the "
             "dump with the most minus pages in the dump with the fewest (0 where absent)"
         ]
+        criteria = [
+            f"{k} {', '.join(map(str, v))}" for k, v in self.filter_spec if k != "state"
+        ]
+        if criteria:
+            footer.append("filter: " + "; ".join(criteria))
         if not per_dump:
             footer.append("pages in each dump: summary.json")
         return Table(
-            f"page_owner fleet: allocated pages by {self.by}, largest growth first",
+            f"page_owner fleet: {self.state} pages by {self.by}, largest growth first",
             columns, rows, footer,
         )
 
@@ -829,11 +902,15 @@ class FleetSummary:
         )
 
 
-def summarize(results: Sequence[DumpResult], by: str = "stack", report: str = "top") -> FleetSummary:
+def summarize(
+    results: Sequence[DumpResult], by: str = "stack", report: str = "top",
+    filter_spec: FilterSpec = (),
+) -> FleetSummary:
     """
     Compare the dumps' groups (keys are the stack's symbol text, or the
     process, comm, ... — never a stack depot handle): pages per readable dump,
-    sorted by growth, then total, then key.
+    sorted by growth, then total, then key. ``filter_spec`` (the batch's
+    :attr:`BatchOptions.filter_spec`) is recorded in the summary.
     """
     readable = [r for r in results if r.status != "failed"]
     pages: Dict[Tuple[Cell, ...], List[int]] = {}
@@ -849,7 +926,7 @@ def summarize(results: Sequence[DumpResult], by: str = "stack", report: str = "t
         ))
     rows.sort(key=lambda r: (-r.growth, -r.total, repr(r.key)))
     key_columns = next((r.key_columns for r in readable if r.key_columns), ())
-    return FleetSummary(by, report, list(results), rows, key_columns)
+    return FleetSummary(by, report, list(results), rows, key_columns, filter_spec)
 
 
 def write_summary(summary: FleetSummary, outdir: str, n: Optional[int] = DEFAULT_TOP) -> str:

@@ -8,7 +8,10 @@ crash dump found under the folders (or listed in fleet files), written as one
 JSON Lines file per dump into OUTDIR, and a summary of the whole fleet
 (``summary.json`` and ``summary.txt``, also printed) listing which stacks grow
 from dump to dump. The dumps are read on every local core, or on a Dask
-cluster with ``--scheduler ADDRESS``. See :mod:`drgn_pageowner.batch`.
+cluster with ``--scheduler ADDRESS``. The record filters are those of
+``top`` (``--pid``, ``--comm``, ``--state``, ...: declared and built by
+:mod:`drgn_pageowner.cli_reports`); each worker applies them to its dump.
+See :mod:`drgn_pageowner.batch`.
 
 :func:`register` adds the command to the ``drgn-pageowner`` click group.
 """
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import click
 
@@ -27,12 +30,14 @@ from drgn_pageowner.batch import (
     BatchOptions,
     DumpSpec,
     discover,
+    filter_spec,
     read_fleet,
     run_batch,
     summarize,
     write_summary,
 )
 from drgn_pageowner.cli_common import EXIT_PARTIAL, Target, run_command
+from drgn_pageowner.cli_reports import filter_options, make_filter
 from drgn_pageowner.errors import PageOwnerError
 from drgn_pageowner.progress import progress_bar
 from drgn_pageowner.reports import GROUPINGS
@@ -52,11 +57,12 @@ DEFAULT_OUTDIR = "page_owner_batch"
 @click.option("-o", "--output-dir", "outdir", metavar="OUTDIR", default=DEFAULT_OUTDIR,
               show_default=True, help="Folder for the per-dump files and the summary.")
 @click.option("--report", type=click.Choice(REPORTS), default="top", show_default=True,
-              help="top: the groups of --by per dump (as 'top -f json'); dump-json: every "
-              "record (as 'dump -f json').")
+              help="top: the groups of --by per dump (as 'top -f json' with the same filters); "
+              "dump-json: every selected record (as 'dump -f json').")
 @click.option("--by", type=click.Choice(GROUPINGS), default="stack", show_default=True,
               help="Grouping of the top report and of the fleet summary (stacks are compared "
               "by their symbol text, not by handle).")
+@filter_options()
 @click.option("-j", "--jobs", type=int, default=None, metavar="N",
               help="Local worker processes (default: every core).")
 @click.option("--scheduler", metavar="ADDRESS",
@@ -67,15 +73,17 @@ DEFAULT_OUTDIR = "page_owner_batch"
 @click.pass_obj
 def batch(target: Optional[Target], dirs: Tuple[str, ...], fleets: Tuple[str, ...],
           outdir: str, report: str, by: str, jobs: Optional[int], scheduler: Optional[str],
-          n: int) -> None:
+          n: int, **filters: Any) -> None:
     """One report per crash dump, and which stacks grow across the fleet.
 
     Finds every dump under each DIR (vmcore* and *.kdump files, and any other
     file drgn opens as a Linux kernel core) with the vmlinux next to it
     (vmlinux*, .xz ones decompressed to a cache), writes OUTDIR/NAME.jsonl per
-    dump and OUTDIR/summary.json and summary.txt (printed too). A dump that
-    fails is one line of the summary; the others are still read. Exit status:
-    1 if a dump failed, 3 if one was read only partly, else 0.
+    dump and OUTDIR/summary.json and summary.txt (printed too). The record
+    filters are those of top, applied to each dump (a criterion a dump's
+    kernel cannot answer fails that dump). A dump that fails is one line of
+    the summary; the others are still read. Exit status: 1 if a dump failed,
+    3 if one was read only partly, else 0.
     """
 
     def run() -> int:
@@ -94,11 +102,12 @@ def batch(target: Optional[Target], dirs: Tuple[str, ...], fleets: Tuple[str, ..
             specs += found
         if not specs:
             raise PageOwnerError("give folders to search for dumps (DIR...) or --fleet FILE")
-        options = BatchOptions(os.path.abspath(outdir), report, by)
+        spec = filter_spec(make_filter(filters))
+        options = BatchOptions(os.path.abspath(outdir), report, by, spec)
         quiet = bool(target.quiet) if target is not None else False
         with progress_bar(not quiet, unit="dumps") as progress:
             results = run_batch(specs, options, jobs=jobs, scheduler=scheduler, progress=progress)
-        summary = summarize(results, by, report)
+        summary = summarize(results, by, report, spec)
         text = write_summary(summary, options.outdir, n)
         click.echo(text, nl=False)
         for failed in summary.failed:

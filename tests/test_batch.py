@@ -407,3 +407,148 @@ def test_discover_and_run_a_sample_image(tmp_path: Path, monkeypatch: pytest.Mon
     assert summary["groups"] and all(g["dumps"] == 1 for g in summary["groups"])
     rows = (out / dump["output"]).read_text().splitlines()
     assert sum(json.loads(r)["pages"] for r in rows) == dump["pages"]
+
+
+# ---------------------------------------------------------------------------
+# Record filters: those of top, applied in each worker
+
+
+def _top_json(target: Tuple[str, ...], filters: Tuple[str, ...]) -> Result:
+    """``top -f json`` (all groups, by stack) on one dump with ``filters``."""
+    return _invoke(*target, "top", "-f", "json", *filters)
+
+
+def _rows(text: str) -> List[dict]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def _check_dump_is_top(out: Path, summary: dict, name: str, top: Result) -> None:
+    """The batch's file, totals and summary groups of dump ``name`` are ``top``'s."""
+    [dump] = [d for d in summary["dumps"] if d["name"] == name]
+    assert top.exit_code == 0, top.stderr
+    assert dump["status"] == "ok", dump
+    assert (out / dump["output"]).read_text() == top.stdout
+    rows = _rows(top.stdout)
+    assert rows, "the filter selects records of this dump"
+    assert (dump["records"], dump["pages"]) == (
+        sum(r["records"] for r in rows), sum(r["pages"] for r in rows)
+    )
+    in_summary = {tuple(g["stack"]): g["pages"][name] for g in summary["groups"]
+                  if g["pages"][name]}
+    assert in_summary == {tuple(r["stack"]): r["pages"] for r in rows}
+
+
+def test_filter_spec_is_picklable_and_rebuilds_the_filter(tmp_path: Path) -> None:
+    import pickle
+
+    from drgn_pageowner.batch import filter_spec
+    from drgn_pageowner.reports import Filter
+
+    flt = Filter(pids=(1, 2), comms=("ba*",), gfp=("GFP_KERNEL",), state="any")
+    spec = filter_spec(flt)
+    assert spec == (("state", "any"), ("pids", (1, 2)), ("comms", ("ba*",)),
+                    ("gfp", ("GFP_KERNEL",)))
+    options = pickle.loads(pickle.dumps(BatchOptions(str(tmp_path), filter_spec=spec)))
+    assert options.record_filter() == flt
+    assert BatchOptions(str(tmp_path)).record_filter() == Filter()
+    with pytest.raises(PageOwnerError, match="'colour' is not a record filter criterion"):
+        run_batch([], BatchOptions(str(tmp_path), filter_spec=(("colour", ("red",)),)))
+    with pytest.raises(PageOwnerError, match="the state must be one of"):
+        run_batch([], BatchOptions(str(tmp_path), filter_spec=(("state", "gone"),)))
+
+
+def test_filtered_batch_is_top_of_each_dump(tmp_path: Path) -> None:
+    """Synthetic kernels: per dump, the numbers of 'top' with the same filters."""
+    specs = ("6.12:256M:200", "6.1:384M:200", "5.10:256M:200")
+    fleet = _fleet_file(tmp_path, *specs)
+    filters = ("--comm", "bash", "--comm", "sys*", "--order", "0", "--state", "any")
+    out = tmp_path / "out"
+    result = _invoke("batch", "--fleet", str(fleet), "-o", str(out), "-j", "1", *filters)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["filter"] == {"state": "any", "comms": ["bash", "sys*"], "orders": [0]}
+    names = [f"synthetic-{s.replace(':', '-')}" for s in specs]
+    for spec, name in zip(specs[:2], names):
+        top = _top_json(("--synthetic", spec), filters)
+        _check_dump_is_top(out, summary, name, top)
+        everything = _rows(_top_json(("--synthetic", spec), ()).stdout)
+        [dump] = [d for d in summary["dumps"] if d["name"] == name]
+        assert 0 < dump["pages"] < sum(r["pages"] for r in everything)
+    # 5.10 records no comm: that dump fails with top's sentence, the others are read
+    top = _top_json(("--synthetic", specs[2]), filters)
+    assert top.exit_code == 1
+    sentence = top.stderr.strip().removeprefix("drgn-pageowner: ")
+    [old] = [d for d in summary["dumps"] if d["name"] == names[2]]
+    assert (old["status"], old["error"], old["output"]) == ("failed", sentence, None)
+    assert result.exit_code == 1
+    assert f"drgn-pageowner: {names[2]}: {sentence}\n" in result.stderr
+    assert not (out / f"{names[2]}.jsonl").exists()
+    text = (out / "summary.txt").read_text()
+    assert "fleet: any pages by stack" in text and "filter: comms bash, sys*; orders 0" in text
+
+    # dump-json with --state freed writes what 'freed -f json' writes
+    out = tmp_path / "freed"
+    freed = ("--comm", "bash", "--state", "freed")
+    result = _invoke("batch", "--fleet", str(fleet), "-o", str(out), "-j", "1",
+                     "--report", "dump-json", *freed)
+    want = _invoke("--synthetic", specs[0], "freed", "-f", "json", "--comm", "bash")
+    assert want.exit_code == 0 and want.stdout
+    assert (out / f"{names[0]}.jsonl").read_text() == want.stdout
+    assert all(r["allocated"] is False for r in _rows(want.stdout))
+
+
+def test_filtered_batch_is_top_of_each_sample(tmp_path: Path) -> None:
+    """The bundled sample images: per dump, the numbers of 'top' with the same filters."""
+    from drgn_pageowner.target import list_samples
+
+    samples = [s.name for s in list_samples()]
+    if not samples:
+        pytest.skip("no sample images in vmcores/")
+    fleet = tmp_path / "fleet.txt"
+    fleet.write_text("".join(f"sample:{s}\n" for s in samples))
+    filters = ("--order", "0", "--gfp", "GFP_KERNEL", "--state", "any")
+    out = tmp_path / "out"
+    result = _invoke("batch", "--fleet", str(fleet), "-o", str(out), "-j", "1", *filters)
+    assert result.exit_code in (0, 3), result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["filter"] == {"state": "any", "orders": [0], "gfp": ["GFP_KERNEL"]}
+    for sample in samples:
+        top = _top_json(("--sample", sample), filters)
+        _check_dump_is_top(out, summary, f"sample-{sample}", top)
+        # order 0 only: one page per record
+        assert all(r["pages"] == r["records"] for r in _rows(top.stdout))
+
+
+def test_bad_filter_value_is_one_sentence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = "6.12:128M:20"
+    top = _top_json(("--synthetic", spec), ("--gfp", "NOPE"))
+    assert top.exit_code == 1 and "'NOPE' is not a gfp flag this kernel knows" in top.stderr
+    out = tmp_path / "out"
+    result = _invoke("batch", "--fleet", str(_fleet_file(tmp_path, spec)), "-o", str(out),
+                     "-j", "1", "--gfp", "NOPE")
+    assert result.exit_code == 1
+    assert result.stderr == top.stderr.replace(
+        "drgn-pageowner: ", "drgn-pageowner: synthetic-6.12-128M-20: ", 1
+    )
+    assert "Traceback" not in result.stdout + result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["summary.json", "summary.txt"]
+    # the worker refuses it before walking the dump's memory
+    def no_walk(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the dump was walked")
+
+    monkeypatch.setattr(batch_mod, "iter_batches", no_walk)
+    options = BatchOptions(str(out), filter_spec=(("gfp", ("NOPE",)),))
+    res = run_dump(DumpSpec("synthetic", spec, name="x"), options)
+    assert (res.status, res.error) == ("failed", top.stderr.strip()[len("drgn-pageowner: "):])
+    # values click checks are refused before any dump is read, as by top
+    result = _invoke("batch", "--fleet", str(_fleet_file(tmp_path, spec)), "-o", str(out),
+                     "--pid", "abc")
+    assert result.exit_code == 2 and "Invalid value for '--pid'" in result.stderr
+    result = _invoke("batch", "--fleet", str(_fleet_file(tmp_path, spec)), "-o", str(out),
+                     "--state", "gone")
+    assert result.exit_code == 2 and "Invalid value for '--state'" in result.stderr
+
+
+def _fleet_file(folder: Path, *specs: str) -> Path:
+    path = folder / "fleet.txt"
+    path.write_text("".join(f"synthetic:{s}\n" for s in specs))
+    return path
