@@ -55,7 +55,6 @@ from drgn_pageowner.synthetic.kernel_types import MAX_NUMNODES, ZONES, define_ke
 from drgn_pageowner.synthetic.memory import Arena, ZeroSegment
 from drgn_pageowner.synthetic.spec import (
     DEFAULT_SYMBOL_SIZE,
-    Frame,
     KernelSpec,
     KernelSymbol,
     MemoryRange,
@@ -492,11 +491,6 @@ class _Builder:
         a, b = int(self.stack_starts[i]), int(self.stack_starts[i + 1])
         addrs = self.key_addr[self.frame_sym[a:b]] + self.frame_off[a:b].astype(np.uint64)
         return [int(x) for x in addrs]
-
-    def frame_address(self, fr: Frame) -> int:
-        if fr.module is None:
-            return self.text_symbols[fr.symbol][0] + fr.offset
-        return self.symbol_addresses[f"{fr.module}:{fr.symbol}"] + fr.offset
 
     # ----------------------------------------------------------------- stack depot
     def _stack_depot(self) -> None:

@@ -208,10 +208,6 @@ class Facts:
         return 1 << (self.nr_orders - 1)
 
     @property
-    def depot_offset_bits(self) -> int:
-        return dict(self.handle_fields)["offset"]
-
-    @property
     def depot_pool_size(self) -> int:
         # DEPOT_POOL_ORDER / STACK_ALLOC_ORDER is 2 in every release.
         return 1 << (self.page_shift + 2)
