@@ -1065,10 +1065,6 @@ def _ints_safe(recs: Sequence[_Rec], attr: str) -> bool:
 _INT_KEYS = {"num", "page_num", "pid", "tgid", "allocator"}
 
 
-def _cull_attr(key: str) -> str:
-    return "txt" if key == "txt" else key
-
-
 def _cull_sort(recs: List[_Rec], opts: SortOptions) -> List[_Rec]:
     """First ``qsort`` and the merge loop."""
     cull = opts.cull

@@ -772,7 +772,7 @@ class _Builder:
         cpupid = 8 + f.nr_cpus_bits
         self.nodes_pgoff = 64 - self.nodes_shift
         self.zones_pgoff = self.nodes_pgoff - self.zones_shift
-        self.cpupid_width = cpupid if f.version >= (5, 13, 0) or True else 0
+        self.cpupid_width = cpupid  # LAST_CPUPID kept in page->flags (every release modelled)
         self.cpupid_pgoff = self.zones_pgoff - cpupid
         pf = dict(tables.pageflags_enum(f.version, f.arch))
         self.pg = pf
@@ -1422,8 +1422,7 @@ class _Builder:
         lines.append("LENGTH(free_area.free_list)=6")
         for flag in ("PG_lru", "PG_private", "PG_swapcache", "PG_swapbacked", "PG_hwpoison"):
             lines.append(f"NUMBER({flag})={self.pg[flag]}")
-        if f.version >= (5, 3, 0) or True:
-            lines.append(f"NUMBER(PG_head_mask)={1 << self.pg['PG_head']}")
+        lines.append(f"NUMBER(PG_head_mask)={1 << self.pg['PG_head']}")
         if f.buddy_kind == "pgty":
             lines.append(f"NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)={-(0x100000000 - 0xF0000000)}")
         elif f.buddy_kind == "page_type":
