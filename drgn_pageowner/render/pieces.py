@@ -57,7 +57,9 @@ def _lanes(key: np.ndarray) -> List[np.ndarray]:
 
 
 def row_hash(keys: List[np.ndarray]) -> np.ndarray:
-    """A 64-bit hash of each row of the ``keys`` columns."""
+    """A 64-bit hash of each row of the ``keys`` columns (one integer column is its own hash)."""
+    if len(keys) == 1 and keys[0].dtype.kind in "iub" and keys[0].dtype.itemsize <= 8:
+        return keys[0].astype(np.int64).view(np.uint64)
     h = np.full(len(keys[0]), _SEED, dtype=np.uint64)
     for key in keys:
         for lane in _lanes(key):
@@ -106,39 +108,51 @@ class RowTexts:
 
     def texts(self, keys: List[np.ndarray]) -> List[str]:
         """The text of each row of ``keys`` (columns of equal length)."""
-        code, first, hashed = group_rows(keys)
-        rows = [key[first] for key in keys]
-        out = np.empty(len(first), dtype=object)
-        if not hashed:
-            values = [r.tolist() for r in rows]
-            out[:] = [self.text_of(*row) for row in zip(*values)]
-            return out[code].tolist()  # type: ignore[no-any-return]
+        n = len(keys[0])
         if self._values is None or len(self._hashes) > self.limit:
             self._hashes = np.zeros(0, dtype=np.uint64)
-            self._values = [r[:0] for r in rows]
+            self._values = [key[:0] for key in keys]
             self._texts = np.zeros(0, dtype=object)
-        h = row_hash(rows)
-        known = self._hashes
-        pos = np.searchsorted(known, h)
-        inside = pos < len(known)
-        same_hash = np.zeros(len(h), dtype=bool)
-        same_hash[inside] = known[pos[inside]] == h[inside]
-        hit = same_hash.copy()
-        for stored, r in zip(self._values, rows):
-            hit[hit] &= stored[pos[hit]] == r[hit]
+        # Rows seen before: looked up directly, row by row, with no grouping.
+        h = row_hash(keys)
+        pos, hit = self._find(h, keys)
+        out = np.empty(n, dtype=object)
         out[hit] = self._texts[pos[hit]]
         miss = np.nonzero(~hit)[0]
         if len(miss):
-            values = [r[miss].tolist() for r in rows]
-            made = np.array([self.text_of(*row) for row in zip(*values)], dtype=object)
-            out[miss] = made
-            # Keep them, except a row whose hash is taken by other values.
-            new = ~same_hash[miss]
-            where = pos[miss][new]
-            self._hashes = np.insert(known, where, h[miss][new])
-            self._values = [
-                np.insert(stored, where, r[miss][new]) for stored, r in zip(self._values, rows)
-            ]
-            self._texts = np.insert(self._texts, where, made[new])
-        return out[code].tolist()  # type: ignore[no-any-return]
+            out[miss] = self._make([key[miss] for key in keys])
+        return out.tolist()  # type: ignore[no-any-return]
 
+    def _find(self, h: np.ndarray, keys: List[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
+        """Where each row is kept, and whether it is (same hash and same values)."""
+        known = self._hashes
+        pos = np.searchsorted(known, h)
+        hit = pos < len(known)
+        hit[hit] = known[pos[hit]] == h[hit]
+        assert self._values is not None
+        for stored, key in zip(self._values, keys):
+            hit[hit] &= stored[pos[hit]] == key[hit]
+        return pos, hit
+
+    def _make(self, keys: List[np.ndarray]) -> np.ndarray:
+        """Texts of rows not kept yet: made once per distinct row, then kept."""
+        code, first, hashed = group_rows(keys)
+        rows = [key[first] for key in keys]
+        values = [r.tolist() for r in rows]
+        made = np.array([self.text_of(*row) for row in zip(*values)], dtype=object)
+        if hashed:
+            h = row_hash(rows)
+            known = self._hashes
+            pos = np.searchsorted(known, h)
+            # A hash taken by other values stays out of the table.
+            free = np.ones(len(h), dtype=bool)
+            inside = pos < len(known)
+            free[inside] = known[pos[inside]] != h[inside]
+            where = pos[free]
+            assert self._values is not None
+            self._hashes = np.insert(known, where, h[free])
+            self._values = [
+                np.insert(stored, where, r[free]) for stored, r in zip(self._values, rows)
+            ]
+            self._texts = np.insert(self._texts, where, made[free])
+        return made[code]
