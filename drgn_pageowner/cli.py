@@ -32,6 +32,7 @@ from drgn_pageowner.helpers import page_owner_page_text, write_page_owner_text
 from drgn_pageowner.progress import output_on_terminal, progress_bar
 from drgn_pageowner.records import DecodeStats
 from drgn_pageowner.render.debugfs import DebugfsRenderer
+from drgn_pageowner.render.sort import COMPAT_VALUES
 from drgn_pageowner.render.sort import main as sort_main
 from drgn_pageowner.render.stacks import FILES, render_stacks
 from drgn_pageowner.render.structured import render_folded, render_jsonl
@@ -165,8 +166,8 @@ def sort(target: Target, args: Tuple[str, ...]) -> None:
     The options, parsing and output are those of the kernel's newest
     tools/mm/page_owner_sort (run "sort -h" for its usage). INPUT may be "-"
     for standard input. With a target (-c/-k/--qemu/--sample) the records come
-    straight from the dump and only OUTPUT is given. --compat 6.12 or 6.1
-    reproduces older releases of the tool.
+    straight from the dump and only OUTPUT is given. --compat 6.12, 6.1 or 5.10
+    reproduces older releases of the tool (5.10: no options, only INPUT OUTPUT).
     """
     argv, compat, corrected = _split_compat(list(args))
 
@@ -178,8 +179,9 @@ def sort(target: Target, args: Tuple[str, ...]) -> None:
             blocks = renderer.render(iter_batches(prog))
             if argv:
                 argv.insert(len(argv) - 1, "-")
-        if compat not in ("7.2", "6.12", "6.1"):
-            raise PageOwnerError(f"--compat {compat} is not known (7.2, 6.12 or 6.1)")
+        if compat not in COMPAT_VALUES:
+            known = ", ".join(COMPAT_VALUES[:-1]) + " or " + COMPAT_VALUES[-1]
+            raise PageOwnerError(f"--compat {compat} is not known ({known})")
         stdout = sys.stdout.buffer
         return sort_main(argv, stdin=sys.stdin.buffer, stdout=stdout, stderr=sys.stderr.buffer,
                          compat=compat, blocks=blocks, prog="drgn-pageowner sort",

@@ -12,6 +12,8 @@ import json
 import lzma
 import os
 import random
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -71,11 +73,15 @@ def _run_main(
 
 def test_fixtures_present() -> None:
     compats = {p.parent.name for p in ARCHIVES}
-    assert compats == {"7.2", "6.12", "6.1"}
-    assert len(ARCHIVES) >= 30
+    assert compats == set(pos.COMPAT_VALUES)
+    assert len(ARCHIVES) >= 50
     # the kernel's own texts of all three sample images, under every tool version
     names = {(p.parent.name, p.name[: -len(".tar.xz")]) for p in ARCHIVES}
-    for compat in compats:
+    for release in ("5.10", "6.1", "6.12"):
+        assert ("5.10", f"real-{release}-full") in names  # one case per input: no cuts
+    for c510 in ("options", "hand-5.10", "bigblock-over", "reader", "c510-maxsize-late"):
+        assert ("5.10", c510) in names
+    for compat in compats - {"5.10"}:
         for release in ("5.10", "6.1", "6.12"):
             assert (compat, f"real-{release}-every4") in names
             others = {n for c, n in names if c == compat and n.startswith(f"real-{release}-")}
@@ -269,8 +275,9 @@ def test_usage_and_help() -> None:
         "page_owner_sort: unrecognized option '--help'\n",
     )
     assert usage_text("6.1").startswith("Usage: ./page_owner_sort [OPTIONS] <input> <output>\n")
+    assert usage_text("5.10") == "Usage: ./program <input> <output>\n"
     with pytest.raises(ValueError):
-        usage_text("5.10")
+        usage_text("4.19")
 
 
 @pytest.mark.parametrize(
@@ -349,3 +356,84 @@ def test_max_size_hack(tmp_path: Path) -> None:
     # the 6.1 tool merges consecutive identical blocks before checking max_size
     same = recs.splitlines(keepends=True)[:3] * 40
     assert _main(["-", "-"], "6.1", stdin=io.BytesIO("".join(same).encode()))[0] == 0
+
+
+# --- compat 5.10 (the <input> <output>-only tool) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["hand-5.10", "hand-6.12", "reader", "c510-maxsize-late", "c510-maxsize-exact"]
+)
+def test_510_stdin_and_blocks_match_file(name: str, tmp_path: Path) -> None:
+    """5.10: INPUT ``-`` and ``blocks=`` size max_size from the bytes, like the file."""
+    data = _input_bytes(name)
+    (case,) = _load_archive(FIXTURES / "expected" / "5.10" / f"{name}.tar.xz")
+    assert case["args"] == ["in.txt", "out.txt"]
+    want = (case["status"], case["stdout"], case["stderr"], case["out"])
+    stdin = io.BytesIO(data)
+    assert _run_main(["-", "out.txt"], "5.10", tmp_path, b"", stdin=stdin) == want
+    texts = [b.decode("utf-8", "surrogateescape") + "\n\n" for b in data.split(b"\n\n")[:-1]]
+    assert "".join(texts).encode("utf-8", "surrogateescape") == data or name == "reader"
+    got = _run_main(["-", "out.txt"], "5.10", tmp_path, b"", blocks=texts)
+    assert got == want
+
+
+def test_510_api_and_options() -> None:
+    data = _input_bytes("hand-5.10")
+    (case,) = _load_archive(FIXTURES / "expected" / "5.10" / "hand-5.10.tar.xz")
+    opts, rest = SortOptions.from_argv(["-m", "--cull", "x", "extra"], "5.10")
+    assert rest == ["-m", "--cull", "x", "extra"] and opts == SortOptions(compat="5.10")
+    assert not opts.effective_strip_ts
+    assert sort_blocks(data, opts).encode("utf-8", "surrogateescape") == case["out"]
+    result = run_sort(parse_blocks(data), opts)
+    assert result.progress == case["stdout"] and result.status == 0
+    assert result.records < len(parse_blocks(data))  # consecutive copies were merged
+    with pytest.raises(OptionsError) as e:
+        SortOptions.from_argv(["in.txt"], "5.10")
+    assert (e.value.status, e.value.stdout, e.value.stderr) == (
+        1,
+        b"Usage: ./program <input> <output>\n",
+        b"open: : Success\n",
+    )
+    for bad in (
+        {"sort": (("pid", 1),)},
+        {"cull": ("pid",)},
+        {"pids": (1,)},
+        {"debug": True},
+        {"release_labels_fixed": True},
+    ):
+        with pytest.raises(ValueError):
+            SortOptions(compat="5.10", **bad)  # type: ignore[arg-type]
+
+
+def test_510_max_size_on_stdout() -> None:
+    (case,) = _load_archive(FIXTURES / "expected" / "5.10" / "c510-maxsize-late.tar.xz")
+    assert case["stdout"] == b"loaded 1000\rmax_size too small??\n" and case["status"] == 1
+    result = run_sort(parse_blocks(_input_bytes("c510-maxsize-late")), SortOptions(compat="5.10"),
+                      max_records=1100)
+    assert not result.completed and result.errors == b""
+    assert (result.status, result.progress, result.output) == (1, case["stdout"], b"")
+
+
+def _cli(*args: str) -> "subprocess.CompletedProcess[bytes]":
+    return subprocess.run(
+        [sys.executable, "-m", "drgn_pageowner.cli", *args], capture_output=True, timeout=600
+    )
+
+
+def test_510_cli_file_and_straight_from_dump(tmp_path: Path) -> None:
+    """``sort --compat 5.10`` on a file, and straight from the 5.10 sample dump, as the C tool
+    on the text of that dump (tests/fixtures/sort/expected/5.10-dump.tar.xz)."""
+    (case,) = _load_archive(FIXTURES / "expected" / "5.10" / "reader.tar.xz")
+    (tmp_path / "in.txt").write_bytes(_input_bytes("reader"))
+    r = _cli("sort", "--compat", "5.10", str(tmp_path / "in.txt"), str(tmp_path / "out.txt"))
+    got = (r.returncode, r.stdout, r.stderr, (tmp_path / "out.txt").read_bytes())
+    assert got == (case["status"], case["stdout"], case["stderr"], case["out"])
+    (case,) = _load_archive(FIXTURES / "expected" / "5.10-dump.tar.xz")
+    assert case["status"] == 0 and case["out"].count(b" times:\n") > 100
+    r = _cli("-q", "--sample", "5.10", "sort", "--compat=5.10", str(tmp_path / "dump.txt"))
+    got = (r.returncode, r.stdout, r.stderr, (tmp_path / "dump.txt").read_bytes())
+    assert got == (case["status"], case["stdout"], case["stderr"], case["out"])
+    r = _cli("sort", "--compat", "4.19", "a", "b")
+    assert r.returncode != 0
+    assert b"--compat 4.19 is not known (7.2, 6.12, 6.1 or 5.10)" in r.stderr

@@ -16,7 +16,9 @@ The engine was written against, and is differentially tested with, these C sourc
 * ``tools/mm/page_owner_sort.c`` of Debian ``linux-source-6.12`` (6.12.117-1), which differs
   from 7.2 only by lacking ``-h``/``--help`` (``compat="6.12"``);
 * ``tools/vm/page_owner_sort.c`` of Debian ``linux-source-6.1`` (6.1.192-2)
-  (``compat="6.1"``).
+  (``compat="6.1"``);
+* ``tools/vm/page_owner_sort.c`` of Debian ``linux-source-5.10`` (5.10.262-1), the package
+  that ``vmcores/build.sh`` builds the 5.10 sample image from (``compat="5.10"``).
 
 Compat values
 =============
@@ -35,9 +37,19 @@ Compat values
     Releases v5.19 (final) to v6.6 (``tools/vm``): option string ``adfmnprstP``, ``-f``
     (filter released), ``-r`` (sort by free_ts), sort key ``ft``/``free_ts``, cull key
     ``f``/``free``, the "consecutive identical blocks" shortcut, last sort option wins.
+``"5.10"``
+    The ``<input> <output>``-only tool of v3.19 to v5.15 (``tools/vm``): no options at all
+    (every argument is a file name; a third and later argument is ignored). Fewer than two
+    arguments or an unopenable file print ``Usage: ./program <input> <output>`` on standard
+    output and ``open: : <strerror(errno)>`` on standard error (``Success`` when no file was
+    opened), exit status 1. Both files are opened before either failure is reported, so
+    OUTPUT is created (truncated) even when INPUT cannot be opened. The record text is the
+    whole block (nothing is parsed from it, timestamps included), consecutive identical
+    blocks are merged, equal texts are culled and the entries are sorted by count,
+    descending; OUTPUT entries are ``%d times:\n%s\n``. ``max_size too small??`` goes to
+    *standard output*, exit status 1. ``corrected=True`` has no effect (nothing to correct).
 
-Releases before v5.19 (the ``<input> <output>``-only tool of v3.19-v5.15 and the v5.16-v5.18
-variants) are not reproduced.
+The v5.16-v5.18 variants (options added one release at a time) are not reproduced.
 
 Processing model (all compat values)
 ====================================
@@ -49,14 +61,15 @@ Processing model (all compat values)
    :func:`parse_blocks`.
 2. ``max_size``: the C tool sizes its record array as ``st_size / 100`` of the input file and
    gives up with ``max_size too small??`` when more records arrive (7.x/6.12: exit status 0
-   and an empty OUTPUT; 6.1: exit status 1). :func:`main` reproduces this for a regular
-   file. For standard input (``-``), a non-regular file and ``blocks=...`` it uses the
-   number of bytes read instead of ``st_size`` -- exactly what the C tool does with the same
-   bytes saved to a file. The lower-level :func:`run_sort` has no limit unless asked.
-3. Per block: ``pid``/``tgid``/``comm``/``order``/``ts`` (and 6.1 ``free_ts``) are taken from
-   the first match of the tool's POSIX regexes; missing values become ``-1``
+   and an empty OUTPUT; 6.1: exit status 1; 5.10: on standard output, exit status 1).
+   :func:`main` reproduces this for a regular file. For standard input (``-``), a
+   non-regular file and ``blocks=...`` it uses the number of bytes read instead of
+   ``st_size`` -- exactly what the C tool does with the same bytes saved to a file. The
+   lower-level :func:`run_sort` has no limit unless asked.
+3. Per block (not 5.10): ``pid``/``tgid``/``comm``/``order``/``ts`` (and 6.1 ``free_ts``)
+   are taken from the first match of the tool's POSIX regexes; missing values become ``-1``
    (``ts``: ``2**64-1``); pages = ``1 << order`` with x86 shift semantics.
-4. Filters ``--pid``/``--tgid``/``--name`` (and 6.1 ``-f``).
+4. Filters ``--pid``/``--tgid``/``--name`` (and 6.1 ``-f``); none in 5.10.
 5. ``qsort`` by the cull condition, merge neighbours, ``qsort`` by the sort condition.
    glibc 2.36's ``qsort`` is a top-down merge sort (indirect for these 56/64-byte records),
    which is stable; the engine uses Python's stable sort where the C comparator is a
@@ -113,7 +126,9 @@ Extensions (not in the C tool)
 
 * INPUT ``-`` reads standard input (C: a file named ``-``; a pipe fails there with
   ``max_size too small??`` because ``st_size`` is 0); OUTPUT ``-`` writes to standard output
-  after the progress lines.
+  after the progress lines. The same holds for ``compat="5.10"``, whose C tool would
+  ``fopen("-")`` literally: the engine reads standard input and sizes ``max_size`` from the
+  bytes read, i.e. it behaves as the C tool on those bytes saved to a file.
 * ``blocks=...`` takes the record texts directly; INPUT is then not opened.
 * ``python -m drgn_pageowner.render.sort [OPTIONS] INPUT OUTPUT`` runs :func:`main`.
 
@@ -169,7 +184,7 @@ __all__ = [
 BUF_SIZE = 128 * 1024
 
 #: Supported ``compat`` values, newest first.
-COMPAT_VALUES = ("7.2", "6.12", "6.1")
+COMPAT_VALUES = ("7.2", "6.12", "6.1", "5.10")
 
 PROG = "page_owner_sort"
 
@@ -433,9 +448,15 @@ def _check_compat(compat: str) -> str:
     return compat
 
 
+_USAGE_510 = "Usage: ./program <input> <output>\n"
+
+
 def usage_text(compat: str = "7.2") -> str:
     """The usage text that the C tool prints on standard output for ``compat``."""
-    return _USAGE_61 if _check_compat(compat) == "6.1" else _USAGE_72
+    compat = _check_compat(compat)
+    if compat == "5.10":
+        return _USAGE_510
+    return _USAGE_61 if compat == "6.1" else _USAGE_72
 
 
 # Sort key names (effective comparators of the C tool).
@@ -500,7 +521,8 @@ def _parse_nums(arg: bytes) -> Optional[Tuple[int, ...]]:
 class SortOptions:
     """Effective settings of the C tool after option parsing.
 
-    :ivar compat: ``"7.2"``, ``"6.12"`` or ``"6.1"`` (see the module documentation).
+    :ivar compat: ``"7.2"``, ``"6.12"``, ``"6.1"`` or ``"5.10"`` (see the module
+        documentation). ``"5.10"`` has no options: all other fields keep their defaults.
     :ivar sort: the sort condition: ``(key, sign)`` pairs, key from :data:`SORT_KEYS`, sign
         ``1`` (ascending) or ``-1`` (descending). Empty means "keep cull order" (6.1 default).
     :ivar cull: cull keys from :data:`CULL_KEYS` (``free`` only for 6.1); empty means
@@ -536,13 +558,25 @@ class SortOptions:
         for key in self.cull:
             if key not in CULL_KEYS or (key == "free" and self.compat != "6.1"):
                 raise ValueError(f"bad cull key {key!r}")
+        if self.compat == "5.10" and (
+            self.sort != (("num", -1),)
+            or self.cull
+            or self.pids is not None
+            or self.tgids is not None
+            or self.names is not None
+            or self.filter_released
+            or self.debug
+            or self.strip_ts
+            or self.release_labels_fixed
+        ):
+            raise ValueError("compat='5.10' has no options")
 
     @property
     def effective_strip_ts(self) -> bool:
         """Whether the ``ts`` value is removed from each text (7.x behaviour)."""
         if self.strip_ts is not None:
             return self.strip_ts
-        if self.compat == "6.1":
+        if self.compat in ("6.1", "5.10"):
             return False
         return not (self.sort and self.sort[0][0] == "alloc_ts")
 
@@ -643,6 +677,12 @@ def _parse_argv(
     argv: Sequence[str], compat: str, prog: str, corrected: bool
 ) -> Tuple[SortOptions, List[str]]:
     usage = usage_text(compat).encode()
+    if compat == "5.10":
+        # No getopt: argv[1] and argv[2] are the files, later arguments are ignored. With
+        # fewer, perror() reports errno 0.
+        if len(argv) < 2:
+            raise OptionsError(1, usage, b"open: : %s\n" % os.strerror(0).encode())
+        return SortOptions(compat=compat), list(argv)
     if compat == "6.1":
         shortopts, longopts = "adfmnprstP", _LONGOPTS_61
     elif compat == "6.12":
@@ -882,7 +922,8 @@ class SortResult:
     :ivar errors: the bytes printed on standard error.
     :ivar status: the exit status.
     :ivar completed: ``False`` when the tool gave up (``max_size too small??``).
-    :ivar records: records loaded (after filtering; 6.1: after merging consecutive copies).
+    :ivar records: records loaded (after filtering; 6.1/5.10: after merging consecutive
+        copies).
     :ivar entries: entries written to OUTPUT (after culling).
     """
 
@@ -903,6 +944,8 @@ def _load(
     errors: List[bytes],
 ) -> Tuple[List[_Rec], bool]:
     """``read_block()``/``add_list()`` loop. Returns the records and "not aborted"."""
+    if opts.compat == "5.10":
+        return _load_510(blocks, max_records, progress)
     is61 = opts.compat == "6.1"
     debug = opts.debug
     g = _Fields(opts.compat, errors if debug else None)
@@ -995,6 +1038,26 @@ def _load(
         size += 1
         if size % 1000 == 0:
             progress.append(b"loaded %d\r" % size)
+    return recs, True
+
+
+def _load_510(
+    blocks: Iterable[Block], max_records: Optional[int], progress: List[bytes]
+) -> Tuple[List[_Rec], bool]:
+    """5.10 ``add_list()``: the whole block is the text; consecutive copies are merged."""
+    recs: List[_Rec] = []
+    for text, _ in blocks:
+        if recs and text == recs[-1].txt:
+            recs[-1].num = _wrap32(recs[-1].num + 1)
+            continue
+        if max_records is not None and len(recs) == max_records:
+            progress.append(b"max_size too small??\n")  # printf(), not stderr
+            return recs, False
+        r = _Rec()
+        r.txt, r.num, r.page_num = text, 1, 0
+        recs.append(r)
+        if len(recs) % 1000 == 0:
+            progress.append(b"loaded %d\r" % len(recs))
     return recs, True
 
 
@@ -1204,6 +1267,8 @@ def _alloc_label(allocator: int) -> bytes:
 
 
 def _format(recs: Sequence[_Rec], opts: SortOptions) -> bytes:
+    if opts.compat == "5.10":
+        return b"".join([b"%d times:\n%s\n" % (r.num, r.txt) for r in recs])
     parts: List[bytes] = []
     add = parts.append
     cull = opts.cull
@@ -1263,7 +1328,7 @@ def run_sort(
         return SortResult(
             progress=b"".join(progress),
             errors=b"".join(errors),
-            status=1 if opts.compat == "6.1" else 0,
+            status=1 if opts.compat in ("6.1", "5.10") else 0,
             completed=False,
             records=len(recs),
         )
@@ -1341,7 +1406,7 @@ def main(
     :param stdin: where INPUT ``-`` is read from (default: ``sys.stdin.buffer``).
     :param stdout: gets the usage text and progress lines (and OUTPUT ``-``).
     :param stderr: gets error and ``-d`` messages.
-    :param compat: ``"7.2"`` (default), ``"6.12"`` or ``"6.1"``.
+    :param compat: ``"7.2"`` (default), ``"6.12"``, ``"6.1"`` or ``"5.10"``.
     :param blocks: record texts, each ending with its blank line, used instead of reading
         INPUT (which must still be given, e.g. ``-``, but is not opened).
     :param prog: ``argv[0]`` in getopt's messages.
