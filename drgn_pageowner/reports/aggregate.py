@@ -98,6 +98,11 @@ def _count(
     return uniq, np.rint(n).astype(np.int64), np.rint(p).astype(np.int64)
 
 
+def key_cells(by: str, key: Tuple[Cell, ...]) -> List[Cell]:
+    """The table cells of a group's key: one cell (the frames) for ``stack``, else one per part."""
+    return [tuple(str(s) for s in key)] if by == "stack" else list(key)
+
+
 def _sort_key(group: Group) -> Tuple[int, int, str]:
     return (-group.pages, -group.records, repr(group.key))
 
@@ -145,10 +150,7 @@ class Aggregate:
             row: List[Cell] = [g.pages, g.pages * self.page_size, g.records]
             if self.by == "stack":
                 row.append(g.handle)
-                row.append(tuple(str(s) for s in g.key))
-            else:
-                row += list(g.key)
-            rows.append(row)
+            rows.append(row + key_cells(self.by, g.key))
         footer = [
             f"{len(self.groups)} {self.by} groups shown"
             + (f", {self.omitted} omitted" if self.omitted else "")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Tuple
 
 from drgn_pageowner.errors import PageOwnerError
-from drgn_pageowner.reports.aggregate import Aggregate
+from drgn_pageowner.reports.aggregate import Aggregate, key_cells
 from drgn_pageowner.reports.classify import frame_function, frame_module
 from drgn_pageowner.reports.model import Cell, Table
 
@@ -92,7 +92,7 @@ class Diff:
             rows.append([
                 r.pages_before, r.pages_after, r.delta, r.delta * self.page_size,
                 r.records_before, r.records_after,
-                *([tuple(str(s) for s in r.key)] if self.by == "stack" else list(r.key)),
+                *key_cells(self.by, r.key),
             ])
         footer = [
             f"{len(self.rows)} {self.by} groups changed"
