@@ -150,23 +150,13 @@ class PageOwnerLayout:
         return 1 << (self.nr_orders - 1)
 
 
-
 def page_owner_built(prog: Program) -> bool:
     """
     Return whether the kernel was built with ``CONFIG_PAGE_OWNER``.
 
     :param prog: the kernel program
     """
-    try:
-        prog.symbol("page_owner_inited")
-        return True
-    except LookupError:
-        pass
-    try:
-        prog["page_owner_inited"]
-        return True
-    except (KeyError, LookupError):
-        return False
+    return _has_object(prog, "page_owner_inited")
 
 
 def _static_key_enabled(key: Object) -> bool:
