@@ -335,7 +335,7 @@ def _section_records(
         out[name] = chosen[name]
     chosen_pages = pages if every else pages[idx]
     out["page_flags"] = chosen_pages["flags"]
-    if "memcg_data" in (layout.page_dtype.names or ()):
+    if layout.has_memcg_data:
         out["memcg_data"] = chosen_pages["memcg_data"]
     out["allocated"] = allocated if every else allocated[idx]
     out["ext_flags"] = chosen["flags"]
@@ -737,7 +737,7 @@ def read_page(prog: Program, pfn: int, stats: Optional[DecodeStats] = None) -> O
         bit = layout.allocated_bit if layout.allocated_bit is not None else layout.owner_bit
         out["allocated"] = bool((flags >> bit) & 1)
         out["page_flags"] = page["flags"]
-        if "memcg_data" in (page.dtype.names or ()):
+        if layout.has_memcg_data:
             out["memcg_data"] = page["memcg_data"]
         out["pageblock_mt"] = _pageblock_types(prog, layout, sec, out["pfn"])
         handles = {int(out["handle"][0])}

@@ -128,7 +128,8 @@ class PageOwnerLayout:
     page_dtype: np.dtype
     page_size: int
     buddy: BuddyRule
-    #: ``struct page`` has memcg_data (v5.11+)
+    #: ``struct page`` has memcg_data (v5.11+) or mem_cgroup, and
+    #: ``page_dtype`` a ``memcg_data`` field
     has_memcg_data: bool
     page_group_by_mobility_disabled: bool
     #: vmemmap base (``struct page *`` of PFN 0) or None without SPARSEMEM_VMEMMAP
@@ -485,6 +486,7 @@ def _discover(prog: Program) -> PageOwnerLayout:
     if has_usage:
         usage_off = offsetof(prog.type("struct mem_section_usage"), "pageblock_flags")
     disabled = _read_int_object(prog, "page_group_by_mobility_disabled") or 0
+    page_dtype = _page_dtype(prog, page_type, buddy, little)
     return PageOwnerLayout(
         release=release,
         version=parse_release(release),
@@ -503,11 +505,10 @@ def _discover(prog: Program) -> PageOwnerLayout:
         owner_bit=owner_bit,
         allocated_bit=allocated_bit,
         ext_dtype=ext_dtype,
-        page_dtype=_page_dtype(prog, page_type, buddy, little),
+        page_dtype=page_dtype,
         page_size=sizeof(page_type),
         buddy=buddy,
-        has_memcg_data=_has_member(page_type, "memcg_data")
-        or _has_member(page_type, "mem_cgroup"),
+        has_memcg_data="memcg_data" in (page_dtype.names or ()),
         page_group_by_mobility_disabled=bool(disabled),
         vmemmap=vmemmap,
         usage_pageblock_offset=usage_off,
