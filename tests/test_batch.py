@@ -33,6 +33,8 @@ from drgn_pageowner.cli import main
 from drgn_pageowner.cli_batch import register
 from drgn_pageowner.errors import PageOwnerError
 
+from .conftest import SAMPLE_NAMES, sample
+
 register(main)
 
 #: the test fleet: three readable synthetic kernels and one missing dump
@@ -378,14 +380,14 @@ def test_cli_errors(tmp_path: Path) -> None:
 
 
 def _sample_with_dump() -> Path:
-    from drgn_pageowner.target import list_samples
-
-    for sample in list_samples():
-        if (sample.path / "vmcore.kdump").exists() and (
-            (sample.path / "vmlinux.xz").exists() or (sample.path / "vmlinux").exists()
+    """A committed sample image; each has vmcore.kdump and vmlinux(.xz), so none missing is a failure."""
+    for name in SAMPLE_NAMES:
+        path = sample(name).path
+        if (path / "vmcore.kdump").exists() and (
+            (path / "vmlinux.xz").exists() or (path / "vmlinux").exists()
         ):
-            return sample.path
-    pytest.skip("no sample image with vmcore.kdump and vmlinux in vmcores/")
+            return path
+    pytest.fail("no committed sample image with vmcore.kdump and vmlinux in vmcores/")
 
 
 def test_discover_and_run_a_sample_image(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -498,11 +500,7 @@ def test_filtered_batch_is_top_of_each_dump(tmp_path: Path) -> None:
 
 def test_filtered_batch_is_top_of_each_sample(tmp_path: Path) -> None:
     """The bundled sample images: per dump, the numbers of 'top' with the same filters."""
-    from drgn_pageowner.target import list_samples
-
-    samples = [s.name for s in list_samples()]
-    if not samples:
-        pytest.skip("no sample images in vmcores/")
+    samples = list(SAMPLE_NAMES)  # committed: a missing one fails in find_sample
     fleet = tmp_path / "fleet.txt"
     fleet.write_text("".join(f"sample:{s}\n" for s in samples))
     filters = ("--order", "0", "--gfp", "GFP_KERNEL", "--state", "any")
@@ -511,9 +509,9 @@ def test_filtered_batch_is_top_of_each_sample(tmp_path: Path) -> None:
     assert result.exit_code in (0, 3), result.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["filter"] == {"state": "any", "orders": [0], "gfp": ["GFP_KERNEL"]}
-    for sample in samples:
-        top = _top_json(("--sample", sample), filters)
-        _check_dump_is_top(out, summary, f"sample-{sample}", top)
+    for name in samples:
+        top = _top_json(("--sample", name), filters)
+        _check_dump_is_top(out, summary, f"sample-{name}", top)
         # order 0 only: one page per record
         assert all(r["pages"] == r["records"] for r in _rows(top.stdout))
 
