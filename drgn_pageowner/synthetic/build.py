@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import struct
 from array import array
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -161,7 +161,6 @@ class SyntheticKernel:
     symbol_addresses: Dict[str, int]
     #: bytes held by the generator (numpy columns, maps and arenas)
     stored_bytes: int = 0
-    extra: Dict[str, object] = field(default_factory=dict)
 
 
 def build_program(spec: KernelSpec) -> Program:
@@ -210,7 +209,6 @@ class _Builder:
         self.text_symbols: Dict[str, Tuple[int, int, str]] = {}
         self.module_symbols: Dict[str, List[Tuple[str, int, int]]] = {}
         self.symbol_addresses: Dict[str, int] = {}
-        self.segments: List[Tuple[int, int, Callable[..., object], bool]] = []
         self.gfp_bits = tables.gfp_bits(f.version, f.arch)
 
     # ----------------------------------------------------------------- helpers
@@ -765,7 +763,6 @@ class _Builder:
                 "itemsize": self.page_struct_size,
             }
         )
-        self.compound_head_off = self.off(pt, "compound_head")
         # page flags layout: | NODE | ZONE | LAST_CPUPID | ... | FLAGS |
         self.nodes_shift = 6
         self.zones_shift = 3
@@ -1381,7 +1378,6 @@ class _Builder:
             self.symbol_addresses[name] = addr
         self.end = -(-data.end // f.page_size) * f.page_size
         self.symbol_addresses["_end"] = self.end
-        self.kallsyms_count = tabs.num_syms
 
     # ----------------------------------------------------------------- vmcoreinfo
     def _vmcoreinfo(self) -> str:

@@ -46,7 +46,7 @@ The old names are still accepted wherever a generation name is looked up
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 __all__ = (
@@ -193,7 +193,6 @@ class Facts:
     memcg_kind: Optional[str]
     memdesc_flags: bool
     nr_cpus_bits: int = 13
-    extra: Dict[str, object] = field(default_factory=dict)
 
     @property
     def page_size(self) -> int:
@@ -202,10 +201,6 @@ class Facts:
     @property
     def pages_per_section(self) -> int:
         return 1 << (self.section_size_bits - self.page_shift)
-
-    @property
-    def max_order_nr_pages(self) -> int:
-        return 1 << (self.nr_orders - 1)
 
     @property
     def depot_pool_size(self) -> int:
