@@ -103,6 +103,19 @@ def key_cells(by: str, key: Tuple[Cell, ...]) -> List[Cell]:
     return [tuple(str(s) for s in key)] if by == "stack" else list(key)
 
 
+def _merged(parts: Iterable[Tuple[Tuple[Cell, ...], int, int, Optional[int]]]) -> List[Group]:
+    """
+    One group per distinct key of ``(key, records, pages, handle)`` parts, the
+    records and pages summed; the group keeps its first part's handle.
+    """
+    merged: Dict[Tuple[Cell, ...], List] = {}
+    for key, n, p, handle in parts:
+        acc = merged.setdefault(key, [0, 0, handle])
+        acc[0] += n
+        acc[1] += p
+    return [Group(k, n, p, handle) for k, (n, p, handle) in merged.items()]
+
+
 def _sort_key(group: Group) -> Tuple[int, int, str]:
     return (-group.pages, -group.records, repr(group.key))
 
@@ -247,53 +260,47 @@ class Aggregator:
         decoded: Dict[str, List[Cell]] = {}
         for name, column in columns.items():
             decoded[name] = list(comm_strings(column)) if name == "comm" else column.tolist()
-        merged: Dict[Tuple[Cell, ...], List[int]] = {}
-        for i, (n, p) in enumerate(zip(counts, sums)):
-            key = tuple(decoded[name][i] for name in present)
-            acc = merged.setdefault(key, [0, 0])
-            acc[0] += n
-            acc[1] += p
-        return [Group(k, v[0], v[1]) for k, v in merged.items()]
+        return _merged(
+            (tuple(decoded[name][i] for name in present), n, p, None)
+            for i, (n, p) in enumerate(zip(counts, sums))
+        )
 
     def _memcg_groups(self) -> List[Group]:
         uniq, counts, sums = self._reduce()
-        merged: Dict[Tuple[Cell, ...], List[int]] = {}
-        for value, n, p in zip(uniq.tolist(), counts, sums):
-            acc = merged.setdefault((self._memcg_labels[value],), [0, 0])
-            acc[0] += n
-            acc[1] += p
-        return [Group(k, v[0], v[1]) for k, v in merged.items()]
+        return _merged(
+            ((self._memcg_labels[value],), n, p, None)
+            for value, n, p in zip(uniq.tolist(), counts, sums)
+        )
 
     def _stack_groups(self) -> List[Group]:
         uniq, counts, sums = self._reduce()
-        merged: Dict[Tuple[Cell, ...], List[int]] = {}
+        parts = []
         for handle, n, p in zip(uniq.tolist(), counts, sums):
             stack = self._stacks.get(handle)
             key: Tuple[Cell, ...] = tuple(stack.symbols) if stack is not None else ()
-            acc = merged.setdefault(key, [0, 0, handle])
-            acc[0] += n
-            acc[1] += p
-        return [Group(k, v[0], v[1], v[2]) for k, v in merged.items()]
+            parts.append((key, n, p, handle))
+        return _merged(parts)
+
+    def _stack_class_groups(self) -> List[Group]:
+        """``module`` and ``allocator`` groups: classes of the stacks."""
+        uniq, counts, sums = self._reduce()
+        parts = []
+        for handle, n, p in zip(uniq.tolist(), counts, sums):
+            stack = self._stacks.get(handle)
+            symbols = stack.symbols if stack is not None else ()
+            if self.by == "module":
+                keys = stack_modules(symbols) if stack is not None else (KERNEL_MODULE,)
+            else:
+                keys = (allocator(symbols),)
+            parts += [((name,), n, p, None) for name in keys]
+        return _merged(parts)
 
     def result(self) -> Aggregate:
         """The groups so far, sorted by pages (most first)."""
         if self.by == "stack":
             groups = self._stack_groups()
         elif self.by in ("module", "allocator"):
-            uniq, counts, sums = self._reduce()
-            per: Dict[Tuple[Cell, ...], List[int]] = {}
-            for handle, n, p in zip(uniq.tolist(), counts, sums):
-                stack = self._stacks.get(handle)
-                symbols = stack.symbols if stack is not None else ()
-                if self.by == "module":
-                    keys = stack_modules(symbols) if stack is not None else (KERNEL_MODULE,)
-                else:
-                    keys = (allocator(symbols),)
-                for name in keys:
-                    acc = per.setdefault((name,), [0, 0])
-                    acc[0] += n
-                    acc[1] += p
-            groups = [Group(k, v[0], v[1]) for k, v in per.items()]
+            groups = self._stack_class_groups()
         elif self.by == "memcg":
             groups = self._memcg_groups()
         else:
