@@ -1555,24 +1555,21 @@ class _Builder:
         prog.register_symbol_finder("synthetic", SymbolIndex(syms), enable_index=0)
 
     def _page_reader(self, start_pfn: int) -> Callable[[int, int, int, bool], memoryview]:
-        psz = self.page_struct_size
-
-        def read(address: int, count: int, offset: int, physical: bool) -> memoryview:
-            first = offset // psz
-            last = (offset + count - 1) // psz
-            arr = self.gen_pages(start_pfn + first, last - first + 1)
-            skip = offset - first * psz
-            return memoryview(arr.view(np.uint8).reshape(-1))[skip : skip + count]  # type: ignore[arg-type]
-
-        return read
+        return self._array_reader(start_pfn, self.page_struct_size, self.gen_pages)
 
     def _ext_reader(self, start_pfn: int) -> Callable[[int, int, int, bool], memoryview]:
-        stride = self.ext_stride
+        return self._array_reader(start_pfn, self.ext_stride, self.gen_ext)
+
+    @staticmethod
+    def _array_reader(
+        start_pfn: int, stride: int, gen: Callable[[int, int], np.ndarray]
+    ) -> Callable[[int, int, int, bool], memoryview]:
+        """A read callback over records of ``stride`` bytes per pfn, made by ``gen``."""
 
         def read(address: int, count: int, offset: int, physical: bool) -> memoryview:
             first = offset // stride
             last = (offset + count - 1) // stride
-            arr = self.gen_ext(start_pfn + first, last - first + 1)
+            arr = gen(start_pfn + first, last - first + 1)
             skip = offset - first * stride
             return memoryview(arr.view(np.uint8).reshape(-1))[skip : skip + count]  # type: ignore[arg-type]
 
