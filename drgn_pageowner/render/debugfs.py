@@ -23,7 +23,7 @@ from drgn_pageowner.records import KernelInfo, MemcgInfo, RecordBatch, StackInfo
 from drgn_pageowner.render.pieces import RowTexts, by_value
 from drgn_pageowner.textformat import TextFormat, format_flags, format_page_flags, text_format
 
-__all__ = ("DebugfsRenderer", "gfp_migratetype", "ENCODING", "ERRORS")
+__all__ = ("DebugfsRenderer", "gfp_migratetype", "comm_text", "ENCODING", "ERRORS")
 
 ENCODING = "utf-8"
 ERRORS = "surrogateescape"
@@ -41,7 +41,8 @@ def gfp_migratetype(gfp: int, info: KernelInfo) -> int:
     return (gfp & _GFP_MOVABLE_MASK) >> _GFP_MOVABLE_SHIFT
 
 
-def _comm(raw: bytes) -> str:
+def comm_text(raw: bytes) -> str:
+    """A ``comm`` as the kernel prints it (up to its NUL), bytes kept by ``surrogateescape``."""
     return raw.split(b"\0", 1)[0].decode(ENCODING, ERRORS)
 
 
@@ -94,7 +95,7 @@ class DebugfsRenderer:
 
     def _head(self, order: int, gfp: int, pid: int = 0, tgid: int = 0, comm: bytes = b"") -> str:
         """The header up to its timestamp's value (or, without one, to the PFN's)."""
-        prefix = self._header_prefix(order, gfp, pid, tgid, _comm(comm))
+        prefix = self._header_prefix(order, gfp, pid, tgid, comm_text(comm))
         return prefix + (", ts " if self.fmt.pid else "\nPFN ")
 
     def header(self, order: int, gfp: int, pid: int, tgid: int, comm: str, ts: int, free_ts: int) -> str:

@@ -16,7 +16,7 @@ from collections import Counter
 from typing import Dict, Iterable, Iterator, List, Optional
 
 from drgn_pageowner.records import KernelInfo, RecordBatch, StackInfo
-from drgn_pageowner.render.debugfs import ENCODING, ERRORS, gfp_migratetype
+from drgn_pageowner.render.debugfs import comm_text, gfp_migratetype
 from drgn_pageowner.textformat import format_flags
 
 __all__ = ("render_jsonl", "render_folded", "folded_counts", "symbol_name")
@@ -41,7 +41,7 @@ def render_jsonl(info: KernelInfo, batches: Iterable[RecordBatch]) -> Iterator[s
         names = set(recs.dtype.names or ())
         cols = {n: recs[n].tolist() for n in names if n != "comm"}
         comms = (
-            [c.split(b"\0", 1)[0].decode(ENCODING, ERRORS) for c in recs["comm"].tolist()]
+            list(map(comm_text, recs["comm"].tolist()))
             if "comm" in names
             else None
         )
