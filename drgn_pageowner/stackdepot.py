@@ -195,14 +195,21 @@ class StackDepot:
         """Number of depot pools in use (None if the kernel does not say)."""
         return self._bound
 
+    def _in_range(self, index: Any) -> Any:
+        """Whether a pool index (an int, or each of an array) may name a pool in use."""
+        ok = index >= 0
+        if self._pools_len:
+            ok = ok & (index < self._pools_len)
+        if self._bound is not None:
+            ok = ok & (index < self._bound)
+        return ok
+
     def _pool(self, index: int) -> int:
         try:
             return self._pool_cache[index]
         except KeyError:
             pass
-        if index < 0 or (self._pools_len and index >= self._pools_len):
-            return 0
-        if self._bound is not None and index >= self._bound:
+        if not self._in_range(index):
             return 0
         try:
             value = int.from_bytes(self.prog.read(self._pools_addr + 8 * index, 8), "little")
@@ -213,11 +220,7 @@ class StackDepot:
 
     def _prefetch_pointers(self, indices: np.ndarray) -> None:
         """Read the pool pointers up to the highest of ``indices`` in one piece."""
-        valid = indices[indices >= 0]
-        if self._pools_len:
-            valid = valid[valid < self._pools_len]
-        if self._bound is not None:
-            valid = valid[valid < self._bound]
+        valid = indices[self._in_range(indices)]
         todo = [i for i in valid.tolist() if i not in self._pool_cache]
         if len(todo) < 2:
             return
@@ -365,11 +368,7 @@ class StackDepot:
         ``indices`` (-1 where that pool holds no record storing the handle).
         """
         pos = np.full(len(handles), -1, dtype=np.int64)
-        ok = indices >= 0
-        if self._pools_len:
-            ok &= indices < self._pools_len
-        if self._bound is not None:
-            ok &= indices < self._bound
+        ok = self._in_range(indices)
         rel = offsets << DEPOT_STACK_ALIGN
         ok &= rel + self._off_entries <= self.pool_size
         if not ok.any():
