@@ -19,7 +19,7 @@ from drgn_pageowner.records import KernelInfo, RecordBatch, StackInfo
 from drgn_pageowner.render.debugfs import comm_text, gfp_migratetype
 from drgn_pageowner.textformat import format_flags
 
-__all__ = ("render_jsonl", "render_folded", "folded_counts", "symbol_name")
+__all__ = ("render_jsonl", "render_folded", "folded_counts", "folded_stack", "symbol_name")
 
 _INT_FIELDS = (
     "order", "last_migrate_reason", "gfp_mask", "handle", "free_handle", "ts_nsec",
@@ -80,6 +80,11 @@ def symbol_name(symbol: str) -> str:
     return f"{name} {module}" if module else name
 
 
+def folded_stack(symbols: Iterable[object]) -> str:
+    """Frames (innermost first) as one folded stack: ``outer;...;inner``, by function."""
+    return ";".join(symbol_name(str(s)).replace(";", ":") for s in reversed(list(symbols)))
+
+
 def folded_counts(batches: Iterable[RecordBatch]) -> "Counter[str]":
     """Pages allocated per folded stack (outermost frame first)."""
     counts: Counter[str] = Counter()
@@ -94,8 +99,7 @@ def folded_counts(batches: Iterable[RecordBatch]) -> "Counter[str]":
             stack = batch.stacks.get(handle)
             if stack is None:
                 continue
-            key = ";".join(symbol_name(s).replace(";", ":") for s in reversed(stack.symbols))
-            counts[key] += pages
+            counts[folded_stack(stack.symbols)] += pages
     return counts
 
 
