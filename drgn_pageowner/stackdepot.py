@@ -152,16 +152,15 @@ class StackDepot:
 
     @staticmethod
     def _check_backend(prog: Program) -> None:
-        for name in ("stack_depot_trie_enabled",):
-            try:
-                enabled = prog[name].value_()
-            except (KeyError, LookupError, FaultError):
-                continue
-            if enabled:
-                raise UnsupportedLayoutError(
-                    "this kernel stores stacks in the stack depot's trie backend, "
-                    "which drgn-pageowner cannot decode yet"
-                )
+        try:
+            enabled = prog["stack_depot_trie_enabled"].value_()
+        except (KeyError, LookupError, FaultError):
+            return
+        if enabled:
+            raise UnsupportedLayoutError(
+                "this kernel stores stacks in the stack depot's trie backend, "
+                "which drgn-pageowner cannot decode yet"
+            )
 
     @staticmethod
     def _index_bound(prog: Program) -> Optional[int]:
@@ -318,7 +317,6 @@ class StackDepot:
         except FaultError:
             return None
         return np.frombuffer(raw, dtype=f"<u{self._entry_size}").tolist()
-
 
     # -- many handles at once ------------------------------------------------
 
