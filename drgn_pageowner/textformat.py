@@ -18,7 +18,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from drgn_pageowner.records import KernelInfo
 
-__all__ = ("TextFormat", "text_format", "format_flags", "format_gfp", "format_page_flags")
+__all__ = ("TextFormat", "text_format", "format_flags", "format_page_flags")
 
 
 def format_flags(flags: int, names: Sequence[Tuple[int, str]]) -> str:
@@ -39,11 +39,6 @@ def format_flags(flags: int, names: Sequence[Tuple[int, str]]) -> str:
     if flags:
         out.append(f"0x{flags:x}")
     return "".join(out)
-
-
-def format_gfp(gfp: int, names: Sequence[Tuple[int, str]]) -> str:
-    """``%pGg``."""
-    return format_flags(gfp, names)
 
 
 @dataclass(frozen=True)
