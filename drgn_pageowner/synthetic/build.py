@@ -62,7 +62,6 @@ from drgn_pageowner.synthetic.spec import (
     Stack,
 )
 from drgn_pageowner.synthetic.versions import Facts, facts_for
-from drgn_pageowner.textformat import _memcg_mode
 
 __all__ = ("build_program", "build", "SyntheticKernel", "INTERNAL_STACKS")
 
@@ -1194,11 +1193,8 @@ class _Builder:
             self.put(memcg, "struct mem_cgroup", "css.flags", 2 | 8 if mc.online else 0)
             objcg = heap.alloc(self.sizeof("struct obj_cgroup"), 64)
             self.put(objcg, "struct obj_cgroup", "memcg", memcg)
-            # Where print_page_owner_memcg() reads every charged page's
-            # memcg_data as an obj_cgroup (textformat's "objcg" mode), user
-            # pages point at an objcg too; otherwise at the mem_cgroup itself.
-            objcg_mode = _memcg_mode(f.version) == "objcg"
-            self.memcg_values[i, 0] = objcg if objcg_mode else memcg
+            # user pages point at the objcg or at the mem_cgroup itself
+            self.memcg_values[i, 0] = objcg if f.memcg_data_objcg else memcg
             self.memcg_values[i, 1] = objcg | kmem if f.memcg_kind else memcg
 
     def _pff(self) -> None:

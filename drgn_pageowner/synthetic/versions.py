@@ -191,6 +191,12 @@ class Facts:
     page_type_member: bool
     memcg_member: Optional[str]
     memcg_kind: Optional[str]
+    #: every charged page's ``memcg_data`` points at an ``obj_cgroup``, user
+    #: pages too (7.2.13; the synthetic kernels of 6.12.114-6.12.y get it too,
+    #: the releases whose print_page_owner_memcg() reads it so: see
+    #: VERIFIED.md, "6.12.y print_page_owner_memcg() decodes memcg_data as an
+    #: objcg"). Otherwise user pages point at the ``mem_cgroup``.
+    memcg_data_objcg: bool
     memdesc_flags: bool
     nr_cpus_bits: int = 13
 
@@ -440,5 +446,6 @@ def facts_for(
         page_type_member=v >= (4, 18, 0),
         memcg_member=memcg_member,
         memcg_kind=memcg_kind,
+        memcg_data_objcg=v >= (7, 0, 0) or (6, 12, 114) <= v < (6, 13, 0),
         memdesc_flags=v >= (6, 18, 0),
     )
