@@ -36,7 +36,7 @@ from drgn_pageowner.render.sort import COMPAT_VALUES
 from drgn_pageowner.render.sort import main as sort_main
 from drgn_pageowner.render.stacks import FILES, render_stacks
 from drgn_pageowner.render.structured import render_folded, render_jsonl
-from drgn_pageowner.stacklist import has_stack_list, read_stack_list, stack_entries_from_records
+from drgn_pageowner.stacklist import stack_entries
 from drgn_pageowner.target import list_samples, open_target
 
 __all__ = ("main", "EXIT_PARTIAL")
@@ -123,11 +123,8 @@ def stacks(target: Target, output: Optional[str], threshold: int, which: Optiona
     def run() -> int:
         prog = target.program()
         stats = DecodeStats()
-        if has_stack_list(prog) and not from_records:
-            entries = read_stack_list(prog, stats)
-        else:
-            with progress_bar(not target.quiet) as progress:
-                entries = stack_entries_from_records(prog, stats, progress)
+        with progress_bar(not target.quiet) as progress:
+            entries = stack_entries(prog, stats, progress, from_records=from_records)
         with output_stream(output) as out:
             out.writelines(render_stacks(entries, FILES[which or "show_stacks"], threshold))
         return report_skipped(stats)

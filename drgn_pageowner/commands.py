@@ -40,7 +40,7 @@ from drgn_pageowner.render.debugfs import DebugfsRenderer
 from drgn_pageowner.render.sort import main as sort_main
 from drgn_pageowner.render.stacks import FILES, render_stacks
 from drgn_pageowner.render.structured import render_folded, render_jsonl
-from drgn_pageowner.stacklist import has_stack_list, read_stack_list, stack_entries_from_records
+from drgn_pageowner.stacklist import stack_entries
 
 
 def _warn(stats: DecodeStats) -> None:
@@ -89,10 +89,7 @@ def _cmd_page_owner_stacks(prog: Program, name: str, args: argparse.Namespace, *
     )
     stats = DecodeStats()
     try:
-        if has_stack_list(prog) and not args.from_records:
-            entries = read_stack_list(prog, stats)
-        else:
-            entries = stack_entries_from_records(prog, stats)
+        entries = stack_entries(prog, stats, from_records=args.from_records)
     except PageOwnerError as e:
         raise CommandError(str(e)) from None
     sys.stdout.writelines(render_stacks(entries, FILES[which], args.threshold))

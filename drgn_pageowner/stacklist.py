@@ -21,7 +21,13 @@ from drgn_pageowner.decode import iter_batches, resolve_stacks
 from drgn_pageowner.records import DecodeStats, StackInfo
 from drgn_pageowner.stackdepot import get_stack_depot
 
-__all__ = ("StackEntry", "has_stack_list", "read_stack_list", "stack_entries_from_records")
+__all__ = (
+    "StackEntry",
+    "has_stack_list",
+    "read_stack_list",
+    "stack_entries",
+    "stack_entries_from_records",
+)
 
 #: guard against a corrupted (cyclic) list
 _MAX_ENTRIES = 1 << 22
@@ -115,3 +121,20 @@ def stack_entries_from_records(
         StackEntry(handle, n, stacks.get(handle))
         for handle, n in sorted(pages.items(), key=lambda item: (-item[1], item[0]))
     ]
+
+
+def stack_entries(
+    prog: Program,
+    stats: Optional[DecodeStats] = None,
+    progress: Optional[Callable[[int, int], None]] = None,
+    *,
+    from_records: bool = False,
+) -> List[StackEntry]:
+    """
+    The entries ``page_owner_stacks`` shows: :func:`read_stack_list` where the
+    kernel keeps ``stack_list`` (unless ``from_records``), else
+    :func:`stack_entries_from_records` (which calls ``progress``).
+    """
+    if has_stack_list(prog) and not from_records:
+        return read_stack_list(prog, stats)
+    return stack_entries_from_records(prog, stats, progress)
