@@ -15,7 +15,7 @@ kernel's bytes, whatever they are.
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, Iterator, List, Mapping, Optional
+from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -23,7 +23,7 @@ from drgn_pageowner.records import KernelInfo, MemcgInfo, RecordBatch, StackInfo
 from drgn_pageowner.render.pieces import RowTexts, by_value
 from drgn_pageowner.textformat import TextFormat, format_flags, format_page_flags, text_format
 
-__all__ = ("DebugfsRenderer", "gfp_migratetype", "comm_text", "ENCODING", "ERRORS")
+__all__ = ("DebugfsRenderer", "gfp_migratetype", "comm_text", "name_or_null", "ENCODING", "ERRORS")
 
 ENCODING = "utf-8"
 ERRORS = "surrogateescape"
@@ -39,6 +39,11 @@ def gfp_migratetype(gfp: int, info: KernelInfo) -> int:
     if info.page_group_by_mobility_disabled:
         return 0
     return (gfp & _GFP_MOVABLE_MASK) >> _GFP_MOVABLE_SHIFT
+
+
+def name_or_null(names: Sequence[str], index: int) -> str:
+    """``names[index]``, or ``"(null)"`` (what ``%s`` prints) when out of range."""
+    return names[index] if 0 <= index < len(names) else "(null)"
 
 
 def comm_text(raw: bytes) -> str:
@@ -78,10 +83,10 @@ class DebugfsRenderer:
             return text
 
     def _mt_name(self, mt: int) -> str:
-        return self._mt[mt] if 0 <= mt < len(self._mt) else "(null)"
+        return name_or_null(self._mt, mt)
 
     def _reason(self, reason: int) -> str:
-        return self._reasons[reason] if 0 <= reason < len(self._reasons) else "(null)"
+        return name_or_null(self._reasons, reason)
 
     def _header_prefix(self, order: int, gfp: int, pid: int, tgid: int, comm: str) -> str:
         """The "Page allocated via ..." line up to its timestamp."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import List, Optional
 
 from drgn_pageowner.records import KernelInfo, RecordBatch
-from drgn_pageowner.render.debugfs import DebugfsRenderer, gfp_migratetype
+from drgn_pageowner.render.debugfs import DebugfsRenderer, gfp_migratetype, name_or_null
 from drgn_pageowner.textformat import format_flags
 
 __all__ = ("render_dump_page_owner", "NO_PAGE_EXT")
@@ -45,7 +45,7 @@ def render_dump_page_owner(
         else "page_owner tracks the page as freed\n"
     )
     mt = gfp_migratetype(rec.gfp_mask, info)
-    mt_name = info.migratetype_names[mt] if mt < len(info.migratetype_names) else "(null)"
+    mt_name = name_or_null(info.migratetype_names, mt)
     line = (
         f"page last allocated via order {rec.order}, migratetype {mt_name}, "
         f"gfp_mask 0x{rec.gfp_mask:x}({format_flags(rec.gfp_mask, info.gfpflag_names)})"
@@ -78,8 +78,7 @@ def render_dump_page_owner(
             out.append("page last free stack trace:\n")
         out.append(rec.free_stack.text if rec.free_stack is not None else "(free stack unreadable in this dump)\n")
     if rec.last_migrate_reason != -1:
-        reasons = info.migrate_reason_names
-        reason = reasons[rec.last_migrate_reason] if 0 <= rec.last_migrate_reason < len(reasons) else "(null)"
+        reason = name_or_null(info.migrate_reason_names, rec.last_migrate_reason)
         out.append(f"page has been migrated, last migrate reason: {reason}\n")
     return "".join(out)
 
