@@ -571,6 +571,17 @@ class _MemcgResolver:
         return MemcgInfo(memcg_data, slab, kmem, name, online, lines)
 
 
+def _memcg_resolver(prog: Program) -> Optional[_MemcgResolver]:
+    """A resolver for this release's memcg lines; None if it prints none or lacks the types."""
+    fmt = text_format(kernel_info(prog))
+    if not fmt.memcg:
+        return None
+    try:
+        return _MemcgResolver(prog, fmt.memcg_mode)
+    except LookupError:
+        return None
+
+
 def _refresh_live(prog: Program) -> None:
     """Stacks a live kernel saved since the last look: read the depot afresh."""
     get_stack_depot(prog).refresh()
@@ -604,13 +615,7 @@ def iter_batches(
         stats = DecodeStats()
     sections = get_sections(prog, layout)
     dtype = record_dtype(layout)
-    fmt = text_format(kernel_info(prog))
-    memcgs: Optional[_MemcgResolver] = None
-    if fmt.memcg:
-        try:
-            memcgs = _MemcgResolver(prog, fmt.memcg_mode)
-        except LookupError:
-            memcgs = None
+    memcgs = _memcg_resolver(prog)
     live = bool(prog.flags & ProgramFlags.IS_LIVE)
     if live:
         _refresh_live(prog)
@@ -746,12 +751,9 @@ def read_page(prog: Program, pfn: int, stats: Optional[DecodeStats] = None) -> O
         stacks = resolve_stacks(prog, handles, stats)
         memcg_map: Dict[int, MemcgInfo] = {}
         value = int(out["memcg_data"][0])
-        fmt = text_format(kernel_info(prog))
-        if value and fmt.memcg:
-            try:
-                memcg_map[value] = _MemcgResolver(prog, fmt.memcg_mode).resolve(value)
-            except LookupError:
-                pass
+        memcgs = _memcg_resolver(prog) if value else None
+        if memcgs is not None:
+            memcg_map[value] = memcgs.resolve(value)
         return RecordBatch(out, stacks, memcg_map)
     return None
 
