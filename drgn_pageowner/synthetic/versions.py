@@ -226,6 +226,9 @@ def _owner_fields(v: Version) -> Tuple[Tuple[str, str], ...]:
             ("depot_stack_handle_t", "handle"),
         ]
         return tuple(base)
+    # 4.15 (short order) and 6.8 (free_pid/free_tgid) were read in trees
+    # (VERIFIED.md, "Facts"). The 5.4, 5.11, 5.13 and 5.18 members come from
+    # commit history, not read in a tree (no VERIFIED.md row).
     fields = [
         ("unsigned short", "order"),
         ("short", "last_migrate_reason"),
@@ -410,6 +413,17 @@ def facts_for(
     # MAX_ORDER = 11 on x86_64. From 6.4 it is inclusive (free_area[MAX_ORDER
     # + 1]); 6.8 renamed it to NR_PAGE_ORDERS. The array length (the number of
     # orders) is the same in every case.
+    # Thresholds with a VERIFIED.md row (read in trees, or bounded by them):
+    # mem_section_is_pointer (4.15), page_type_member (4.18),
+    # ops_need_shared_flags (6.3), new_stack_record (6.8.0), index_plus_one
+    # (6.8.2), depot_pools_pointer (bounded, 6.17), memdesc_flags (6.18),
+    # has_stack_list (6.9), memcg_data_objcg. The others here and in the
+    # handle / section_bits / max_pools / memcg / size_symbol choices above
+    # (owner_in_page_ext 4.9, has_early_handle 4.14, section_has_usage 5.3,
+    # owner_on_every_subpage 5.4, section_flags_enum 6.0,
+    # page_ext_invalid_bit and the 5 extra handle bits 6.1, pool_index 6.3,
+    # slab cap 4.13, memcg_data 5.11, objexts 6.10) come from commit history
+    # and have no VERIFIED.md row.
     return Facts(
         release=release,
         version=v,
