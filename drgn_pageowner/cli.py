@@ -28,14 +28,14 @@ from drgn_pageowner.cli_common import (
 from drgn_pageowner.cli_reports import register as register_reports
 from drgn_pageowner.decode import iter_batches, kernel_info, read_page
 from drgn_pageowner.errors import PageOwnerError
-from drgn_pageowner.helpers import page_owner_page_text, write_page_owner_text
+from drgn_pageowner.helpers import page_owner_page_text, write_page_owner
 from drgn_pageowner.progress import output_on_terminal, progress_bar
 from drgn_pageowner.records import DecodeStats
 from drgn_pageowner.render.debugfs import DebugfsRenderer
 from drgn_pageowner.render.sort import COMPAT_VALUES
 from drgn_pageowner.render.sort import main as sort_main
 from drgn_pageowner.render.stacks import FILES, render_stacks
-from drgn_pageowner.render.structured import render_folded, render_jsonl
+from drgn_pageowner.render.structured import render_jsonl
 from drgn_pageowner.stacklist import stack_entries
 from drgn_pageowner.target import list_samples, open_target
 
@@ -89,13 +89,7 @@ def dump(target: Target, output: Optional[str], fmt: str) -> None:
         stats = DecodeStats()
         show = not target.quiet and not output_on_terminal(output)
         with output_stream(output) as out, progress_bar(show) as progress:
-            if fmt == "text":
-                write_page_owner_text(prog, out, stats, progress)
-            elif fmt == "json":
-                batches = iter_batches(prog, stats=stats, progress=progress)
-                out.writelines(render_jsonl(kernel_info(prog), batches))
-            else:
-                out.writelines(render_folded(iter_batches(prog, stats=stats, progress=progress)))
+            write_page_owner(prog, out, fmt, stats, progress)
         return report_skipped(stats)
 
     run_command(run)

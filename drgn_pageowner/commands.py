@@ -34,12 +34,11 @@ from drgn.commands.linux import linux_kernel_command, linux_kernel_custom_comman
 
 from drgn_pageowner.decode import iter_batches, kernel_info
 from drgn_pageowner.errors import PageOwnerError
-from drgn_pageowner.helpers import page_owner_page_text, write_page_owner_text
+from drgn_pageowner.helpers import page_owner_page_text, write_page_owner
 from drgn_pageowner.records import DecodeStats
 from drgn_pageowner.render.debugfs import DebugfsRenderer
 from drgn_pageowner.render.sort import main as sort_main
 from drgn_pageowner.render.stacks import FILES, render_stacks
-from drgn_pageowner.render.structured import render_folded, render_jsonl
 from drgn_pageowner.stacklist import stack_entries
 
 
@@ -61,12 +60,7 @@ def _warn(stats: DecodeStats) -> None:
 def _cmd_page_owner(prog: Program, name: str, args: argparse.Namespace, **kwargs: Any) -> None:
     stats = DecodeStats()
     try:
-        if args.format == "text":
-            write_page_owner_text(prog, sys.stdout, stats)
-        elif args.format == "json":
-            sys.stdout.writelines(render_jsonl(kernel_info(prog), iter_batches(prog, stats=stats)))
-        else:
-            sys.stdout.writelines(render_folded(iter_batches(prog, stats=stats)))
+        write_page_owner(prog, sys.stdout, args.format, stats)
     except PageOwnerError as e:
         raise CommandError(str(e)) from None
     _warn(stats)

@@ -28,6 +28,7 @@ from drgn_pageowner.layout import get_layout, page_owner_built, page_owner_enabl
 from drgn_pageowner.records import DecodeStats, PageOwnerRecord, RecordBatch
 from drgn_pageowner.render.debugfs import DebugfsRenderer
 from drgn_pageowner.render.dumppage import render_dump_page_owner, render_page_summary
+from drgn_pageowner.render.structured import render_folded, render_jsonl
 
 __all__ = (
     "page_owner_built",
@@ -150,3 +151,26 @@ def write_page_owner_text(
         out.write(renderer.render_batch_text(batch))
         count += len(batch)
     return count
+
+
+def write_page_owner(
+    prog: Program,
+    out: TextIO,
+    fmt: str = "text",
+    stats: Optional[DecodeStats] = None,
+    progress: Optional[Callable[[int, int], None]] = None,
+) -> None:
+    """
+    Stream every record to ``out`` as ``fmt``: ``"text"`` (the debugfs text,
+    :func:`write_page_owner_text`), ``"json"`` (JSON Lines, one object per
+    record) or ``"folded"`` (flame-graph input). What ``dump`` and
+    ``%page_owner`` print.
+    """
+    if fmt == "text":
+        write_page_owner_text(prog, out, stats, progress)
+        return
+    batches = iter_batches(prog, stats=stats, progress=progress)
+    if fmt == "json":
+        out.writelines(render_jsonl(kernel_info(prog), batches))
+    else:
+        out.writelines(render_folded(batches))
