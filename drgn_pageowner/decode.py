@@ -330,17 +330,20 @@ def _section_records(
     out["pfn"] = idx + lo
     # Whole entries gathered at once, then split into fields.
     every = len(idx) == n
-    chosen = ext if every else ext[idx]
-    for name in layout.owner_fields:
-        out[name] = chosen[name]
-    chosen_pages = pages if every else pages[idx]
-    out["page_flags"] = chosen_pages["flags"]
-    if layout.has_memcg_data:
-        out["memcg_data"] = chosen_pages["memcg_data"]
+    _copy_fields(layout, out, ext if every else ext[idx], pages if every else pages[idx])
     out["allocated"] = allocated if every else allocated[idx]
-    out["ext_flags"] = chosen["flags"]
     out["pageblock_mt"] = _pageblock_types(prog, layout, sec, out["pfn"])
     return out
+
+
+def _copy_fields(layout: PageOwnerLayout, out: np.ndarray, ext: np.ndarray, pages: np.ndarray) -> None:
+    """Fill the records' page_owner fields, ``ext_flags``, ``page_flags`` and ``memcg_data``."""
+    for name in layout.owner_fields:
+        out[name] = ext[name]
+    out["ext_flags"] = ext["flags"]
+    out["page_flags"] = pages["flags"]
+    if layout.has_memcg_data:
+        out["memcg_data"] = pages["memcg_data"]
 
 
 @contextlib.contextmanager
@@ -735,15 +738,10 @@ def read_page(prog: Program, pfn: int, stats: Optional[DecodeStats] = None) -> O
             return None
         out = np.zeros(1, dtype=record_dtype(layout))
         out["pfn"] = pfn
-        for name in layout.owner_fields:
-            out[name] = ext[name]
+        _copy_fields(layout, out, ext, page)
         flags = int(ext["flags"][0])
-        out["ext_flags"] = flags
         bit = layout.allocated_bit if layout.allocated_bit is not None else layout.owner_bit
         out["allocated"] = bool((flags >> bit) & 1)
-        out["page_flags"] = page["flags"]
-        if layout.has_memcg_data:
-            out["memcg_data"] = page["memcg_data"]
         out["pageblock_mt"] = _pageblock_types(prog, layout, sec, out["pfn"])
         handles = {int(out["handle"][0])}
         if "free_handle" in layout.owner_fields:
