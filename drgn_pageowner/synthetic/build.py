@@ -715,8 +715,8 @@ class _Builder:
         ext_flags = {n: i for i, n in enumerate(f.page_ext_flags)}
         self.bit_owner = 1 << ext_flags["PAGE_EXT_OWNER"]
         self.bit_alloc = (
-            1 << ext_flags.get("PAGE_EXT_OWNER_ALLOCATED", 63)
-            if ("PAGE_EXT_OWNER_ALLOCATED" in ext_flags)
+            1 << ext_flags["PAGE_EXT_OWNER_ALLOCATED"]
+            if "PAGE_EXT_OWNER_ALLOCATED" in ext_flags
             else 0
         )
         names, formats, offsets = ["flags"], ["<u8"], [0]
@@ -897,7 +897,7 @@ class _Builder:
         if len(has) == 0:
             return arr
         r = idx[has]
-        recs, f = self.recs, self.f
+        recs = self.recs
         # Where every page is a record of its own (order 0, in PFN order),
         # slices replace the gathers and scatters.
         dense = len(has) == n and int(r[-1]) - int(r[0]) == n - 1 and bool((np.diff(r) == 1).all())
@@ -906,7 +906,7 @@ class _Builder:
         alloc = recs["allocated"][rows]
         early = recs["early"][rows]
         flags = np.zeros(len(r), dtype=np.uint64)
-        if f.version >= (5, 4, 0):
+        if self.bit_alloc:  # PAGE_EXT_OWNER stays set; PAGE_EXT_OWNER_ALLOCATED tells
             flags |= np.uint64(self.bit_owner)
             flags[alloc] |= np.uint64(self.bit_alloc)
         else:
@@ -1042,7 +1042,7 @@ class _Builder:
             data.u64(a, self.ext_stride - self.sizeof("struct page_ext"))
         ops = self.add_object("page_owner_ops", "struct page_ext_operations")
         need = self.text_symbols.get("init_page_owner", (0, 0, ""))[0]
-        if f.version >= (4, 9, 0):
+        if not f.owner_in_page_ext:
             self.put(ops, "struct page_ext_operations", "offset", self.owner_offset)
             self.put(ops, "struct page_ext_operations", "size", self.sizeof("struct page_owner"))
         self.put(ops, "struct page_ext_operations", "need", need)
@@ -1259,12 +1259,11 @@ class _Builder:
             st = heap.alloc(len(strtab), 1)
             heap.write(st, bytes(strtab))
             ks = m + self.off("struct module", "core_kallsyms")
-            for target in (ks,):
-                self.put(target, "struct mod_kallsyms", "symtab", symtab)
-                self.put(target, "struct mod_kallsyms", "num_symtab", len(syms) + 1)
-                self.put(target, "struct mod_kallsyms", "strtab", st)
-                if f.version >= (5, 2, 0):
-                    self.put(target, "struct mod_kallsyms", "typetab", typetab)
+            self.put(ks, "struct mod_kallsyms", "symtab", symtab)
+            self.put(ks, "struct mod_kallsyms", "num_symtab", len(syms) + 1)
+            self.put(ks, "struct mod_kallsyms", "strtab", st)
+            if f.version >= (5, 2, 0):
+                self.put(ks, "struct mod_kallsyms", "typetab", typetab)
             self.put(m, "struct module", "kallsyms", ks)
             if f.version >= (6, 4, 0):
                 mem = m + self.off("struct module", "mem")
@@ -1293,7 +1292,7 @@ class _Builder:
     def _stack_list(self) -> None:
         f, heap, data, recs = self.f, self.heap, self.data, self.recs
         count_off = self.off("struct stack_record", "count") if f.new_stack_record else None
-        if f.new_stack_record and count_off is not None:
+        if count_off is not None:
             for rec in self.records_addr:
                 if rec:
                     value = 1 if f.version < (6, 9, 0) else REFCOUNT_SATURATED
