@@ -1128,21 +1128,30 @@ def _ints_safe(recs: Sequence[_Rec], attr: str) -> bool:
 _INT_KEYS = {"num", "page_num", "pid", "tgid", "allocator"}
 
 
+def _add_counts(into: _Rec, r: _Rec) -> None:
+    """Merge ``r``'s counts into ``into`` (C ``int`` sums)."""
+    into.num = _wrap32(into.num + r.num)
+    into.page_num = _wrap32(into.page_num + r.page_num)
+
+
+def _merge_runs(keyed: Iterable[Tuple[Any, _Rec]]) -> List[_Rec]:
+    """The merge loop over sorted ``(key, record)``: each run of equal keys into its first record."""
+    out: List[_Rec] = []
+    last_key: Any = None
+    for k, r in keyed:
+        if out and k == last_key:
+            _add_counts(out[-1], r)
+        else:
+            out.append(r)
+            last_key = k
+    return out
+
+
 def _cull_sort(recs: List[_Rec], opts: SortOptions) -> List[_Rec]:
     """First ``qsort`` and the merge loop."""
     cull = opts.cull
     if not cull:
-        recs = sorted(recs, key=lambda r: r.txt)
-        out: List[_Rec] = []
-        last: Optional[_Rec] = None
-        for r in recs:
-            if last is not None and r.txt == last.txt:
-                last.num = _wrap32(last.num + r.num)
-                last.page_num = _wrap32(last.page_num + r.page_num)
-            else:
-                out.append(r)
-                last = r
-        return out
+        return _merge_runs((r.txt, r) for r in sorted(recs, key=lambda r: r.txt))
     safe = all(_ints_safe(recs, k) for k in cull if k in _INT_KEYS)
     if safe:
         getters: List[Callable[[_Rec], Any]] = []
@@ -1159,18 +1168,7 @@ def _cull_sort(recs: List[_Rec], opts: SortOptions) -> List[_Rec]:
                 return tuple(g(r) for g in getters)
 
         keyed = sorted(((keyf(r), i, r) for i, r in enumerate(recs)), key=_first)
-        out = []
-        last_key: Any = None
-        last = None
-        for k, _, r in keyed:
-            if last is not None and k == last_key:
-                last.num = _wrap32(last.num + r.num)
-                last.page_num = _wrap32(last.page_num + r.page_num)
-            else:
-                out.append(r)
-                last = r
-                last_key = k
-        return out
+        return _merge_runs((k, r) for k, _, r in keyed)
     cmps = [_c_key_cmp(k, opts.compat) for k in cull]
 
     def cull_cmp(a: _Rec, b: _Rec) -> int:
@@ -1181,11 +1179,10 @@ def _cull_sort(recs: List[_Rec], opts: SortOptions) -> List[_Rec]:
         return 0
 
     ordered = _glibc_msort(list(recs), cull_cmp)
-    out = []
+    out: List[_Rec] = []
     for r in ordered:
         if out and cull_cmp(out[-1], r) == 0:
-            out[-1].num = _wrap32(out[-1].num + r.num)
-            out[-1].page_num = _wrap32(out[-1].page_num + r.page_num)
+            _add_counts(out[-1], r)
         else:
             out.append(r)
     return out
