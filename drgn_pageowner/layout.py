@@ -134,10 +134,9 @@ class PageOwnerLayout:
     page_group_by_mobility_disabled: bool
     #: vmemmap base (``struct page *`` of PFN 0) or None without SPARSEMEM_VMEMMAP
     vmemmap: Optional[int]
-    #: offset of ``pageblock_flags`` in ``struct mem_section_usage`` (or None)
+    #: offset of ``pageblock_flags`` in ``struct mem_section_usage``; None
+    #: where ``struct mem_section`` has no ``usage`` (before v5.3)
     usage_pageblock_offset: Optional[int]
-    #: ``struct mem_section`` has ``usage`` (v5.3+) rather than ``pageblock_flags``
-    section_has_usage: bool
     owner_fields: Tuple[str, ...] = field(default_factory=tuple)
     #: ``page_owner_ops.size`` (``sizeof(struct page_owner)``), 0 before v4.9
     owner_size: int = 0
@@ -149,6 +148,11 @@ class PageOwnerLayout:
     @property
     def max_order_nr_pages(self) -> int:
         return 1 << (self.nr_orders - 1)
+
+    @property
+    def section_has_usage(self) -> bool:
+        """``struct mem_section`` has ``usage`` (v5.3+) rather than ``pageblock_flags``."""
+        return self.usage_pageblock_offset is not None
 
 
 def page_owner_built(prog: Program) -> bool:
@@ -480,10 +484,8 @@ def _discover(prog: Program) -> PageOwnerLayout:
         vmemmap: Optional[int] = prog["vmemmap"].value_()
     except (KeyError, LookupError):
         vmemmap = None
-    section_type = prog.type("struct mem_section")
-    has_usage = _has_member(section_type, "usage")
     usage_off = None
-    if has_usage:
+    if _has_member(prog.type("struct mem_section"), "usage"):
         usage_off = offsetof(prog.type("struct mem_section_usage"), "pageblock_flags")
     disabled = _read_int_object(prog, "page_group_by_mobility_disabled") or 0
     page_dtype = _page_dtype(prog, page_type, buddy, little)
@@ -512,7 +514,6 @@ def _discover(prog: Program) -> PageOwnerLayout:
         page_group_by_mobility_disabled=bool(disabled),
         vmemmap=vmemmap,
         usage_pageblock_offset=usage_off,
-        section_has_usage=has_usage,
         owner_fields=fields,
         owner_size=_owner_size(prog),
     )

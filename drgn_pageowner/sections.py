@@ -81,11 +81,9 @@ def _valid_mask(prog: Program, layout: PageOwnerLayout, section: Object) -> np.n
 
 def _pageblock_bitmap(layout: PageOwnerLayout, section: Object) -> int:
     try:
-        if layout.section_has_usage:
+        if layout.usage_pageblock_offset is not None:
             usage = section.usage.value_()
-            if not usage or layout.usage_pageblock_offset is None:
-                return 0
-            return usage + layout.usage_pageblock_offset
+            return usage + layout.usage_pageblock_offset if usage else 0
         # Before Linux kernel commit f1eca35a0dc7 ("mm/sparsemem: introduce
         # struct mem_section_usage") (in v5.3) the bitmap hung directly off
         # the section.
