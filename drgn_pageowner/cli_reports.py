@@ -40,7 +40,6 @@ from drgn_pageowner.reports import (
     STATES,
     Aggregate,
     Filter,
-    Table,
     aggregate,
     diff,
     filter_batches,
@@ -124,10 +123,6 @@ def _write(output: Optional[str], chunks: Iterable[str]) -> None:
             out.write(chunk)
 
 
-def _table_chunks(table: Table, fmt: str) -> Iterator[str]:
-    return table_render.render(table, fmt)
-
-
 def _folded_key(symbols: Iterable[object]) -> str:
     return ";".join(symbol_name(str(s)).replace(";", ":") for s in reversed(list(symbols)))
 
@@ -191,7 +186,7 @@ def top(target: Target, by: str, n: Optional[int], threshold: int, fmt: str,
             table = agg.table()
             if flt.state != "allocated":
                 table.title = table.title.replace("allocated pages", f"{flt.state} pages")
-            _write(output, _table_chunks(table, fmt))
+            _write(output, table_render.render(table, fmt))
         return report_skipped(stats)
 
     run_command(run)
@@ -223,7 +218,7 @@ def freed(target: Target, limit: int, fmt: str, output: Optional[str], **options
         if fmt == "json":
             _write(output, render_jsonl(info, _limited(batches, limit)))
         else:
-            _write(output, _table_chunks(freed_table(batches, limit or None), fmt))
+            _write(output, table_render.render(freed_table(batches, limit or None), fmt))
         return report_skipped(stats)
 
     run_command(run)
@@ -251,7 +246,7 @@ def overhead(target: Target, fmt: str, output: Optional[str]) -> None:
     def run() -> int:
         prog = target.program()
         result = page_owner_overhead(**overhead_inputs(prog))
-        _write(output, _table_chunks(result.table(), fmt))
+        _write(output, table_render.render(result.table(), fmt))
         return 0
 
     run_command(run)
@@ -334,7 +329,7 @@ def diff_command(target: Target, old: str, new: str, by: str, functions: bool,
                 acc[1] += r.pages_after
             _write(output, (f"{k} {b} {a}\n" for k, (b, a) in sorted(merged.items())))
         else:
-            _write(output, _table_chunks(result.table(), fmt))
+            _write(output, table_render.render(result.table(), fmt))
         return status
 
     run_command(run)
