@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from typing import Iterable, List, Optional
 
-import numpy as np
-
 from drgn_pageowner.records import RecordBatch
+from drgn_pageowner.reports.aggregate import pages_of
 from drgn_pageowner.reports.filters import comm_strings
 from drgn_pageowner.reports.model import Cell, Table
 
@@ -52,8 +51,7 @@ def freed_table(batches: Iterable[RecordBatch], limit: Optional[int] = None) -> 
             derived = {"pages": "order", "stack": "handle", "free_stack": "free_handle"}
             columns = [c for c in FREED_COLUMNS if derived.get(c, c) in names]
         total += len(recs)
-        orders = recs["order"].astype(np.int64)
-        total_pages += int(np.left_shift(np.int64(1), orders).sum())
+        total_pages += int(pages_of(recs).sum())
         if limit and len(rows) >= limit:
             continue
         take = recs[: (limit - len(rows)) if limit else len(recs)]
