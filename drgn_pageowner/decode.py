@@ -321,7 +321,6 @@ def _section_records(
         )
     else:
         sel &= allocated & (ext["handle"] != 0)
-    if not include_freed:
         sel = _skip_after_records(layout, sec, lo, hi, sel)
     idx = np.nonzero(sel)[0]
     if live and len(idx):
