@@ -303,7 +303,7 @@ def define_kernel_types(tb: TypeBuilder, f: Facts) -> None:
     if not f.owner_in_page_ext:
         tb.struct("page_owner", [M(t, n) for t, n in f.owner_fields])
     ops: List[M] = []
-    if v >= (4, 9, 0):
+    if not f.owner_in_page_ext:
         ops += [M("size_t", "offset"), M("size_t", "size")]
     ops += [M("fnptr *", "need"), M("fnptr *", "init")]
     if f.ops_need_shared_flags:
