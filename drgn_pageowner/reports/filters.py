@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -97,6 +97,12 @@ def _page_flags_field(info: KernelInfo, name: str) -> Tuple[int, int]:
 
 def _match_any(value: str, patterns: Sequence[str]) -> bool:
     return any(fnmatchcase(value, p) for p in patterns)
+
+
+def _per_value(column: np.ndarray, matches: Callable[[np.ndarray], List[bool]]) -> np.ndarray:
+    """A mask over ``column``: ``matches`` answers once for the distinct values, in order."""
+    values, inverse = np.unique(column, return_inverse=True)
+    return np.array(matches(values), dtype=bool)[inverse.reshape(-1)]
 
 
 def _require(names: Tuple[str, ...], field_name: str, what: str) -> None:
@@ -219,11 +225,10 @@ class Filter:
             mask &= any_gfp
         if self.migratetypes:
             wanted_mt = _lookup_names(self.migratetypes, info.migratetype_names, "migratetype")
-            values, inverse = np.unique(recs["gfp_mask"], return_inverse=True)
-            ok = np.array(
-                [gfp_migratetype(int(v), info) in wanted_mt for v in values.tolist()], dtype=bool
+            mask &= _per_value(
+                recs["gfp_mask"],
+                lambda vs: [gfp_migratetype(int(v), info) in wanted_mt for v in vs.tolist()],
             )
-            mask &= ok[inverse.reshape(-1)]
         if self.pageblock_migratetypes:
             wanted_pb = _lookup_names(
                 self.pageblock_migratetypes, info.migratetype_names, "migratetype"
@@ -231,18 +236,14 @@ class Filter:
             mask &= np.isin(recs["pageblock_mt"], np.array(wanted_pb, dtype=np.int64))
         if self.comms:
             _require(names, "comm", "command name")
-            values, inverse = np.unique(recs["comm"], return_inverse=True)
-            ok = np.array(
-                [_match_any(c, self.comms) for c in comm_strings(values)], dtype=bool
+            mask &= _per_value(
+                recs["comm"], lambda vs: [_match_any(c, self.comms) for c in comm_strings(vs)]
             )
-            mask &= ok[inverse.reshape(-1)]
         if self.memcgs:
-            values, inverse = np.unique(recs["memcg_data"], return_inverse=True)
-            ok = np.array(
-                [_match_any(memcg_label(batch, v), self.memcgs) for v in values.tolist()],
-                dtype=bool,
+            mask &= _per_value(
+                recs["memcg_data"],
+                lambda vs: [_match_any(memcg_label(batch, v), self.memcgs) for v in vs.tolist()],
             )
-            mask &= ok[inverse.reshape(-1)]
         if self.modules:
             values = np.unique(recs["handle"][mask])
             hits = [
