@@ -168,6 +168,9 @@ class RecordBatch:
         def get(name: str, default: int = 0) -> int:
             return int(row[name]) if name in names else default
 
+        def optional(name: str) -> Optional[int]:
+            return int(row[name]) if name in names else None
+
         handle = get("handle")
         free_handle = get("free_handle")
         comm = bytes(row["comm"]).split(b"\0", 1)[0].decode("utf-8", "replace") if "comm" in names else None
@@ -179,13 +182,13 @@ class RecordBatch:
             last_migrate_reason=get("last_migrate_reason", -1),
             handle=handle,
             free_handle=free_handle,
-            ts_nsec=get("ts_nsec") if "ts_nsec" in names else None,
-            free_ts_nsec=get("free_ts_nsec") if "free_ts_nsec" in names else None,
+            ts_nsec=optional("ts_nsec"),
+            free_ts_nsec=optional("free_ts_nsec"),
             comm=comm,
-            pid=get("pid") if "pid" in names else None,
-            tgid=get("tgid") if "tgid" in names else None,
-            free_pid=get("free_pid") if "free_pid" in names else None,
-            free_tgid=get("free_tgid") if "free_tgid" in names else None,
+            pid=optional("pid"),
+            tgid=optional("tgid"),
+            free_pid=optional("free_pid"),
+            free_tgid=optional("free_tgid"),
             page_flags=get("page_flags"),
             pageblock_migratetype=get("pageblock_mt"),
             allocated=bool(get("allocated", 1)),
