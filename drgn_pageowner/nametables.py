@@ -119,16 +119,16 @@ def _read_pff(prog: Program) -> Optional[List[PageFlagsField]]:
     fields = []
     try:
         for entry in pff.read_():
-            spec = entry.spec.value_()
+            name = _c_string(prog, entry.name.value_())
             fields.append(
                 PageFlagsField(
-                    name=_c_string(prog, entry.name.value_()),
+                    name=name,
                     width=entry.width.value_(),
                     shift=entry.shift.value_(),
                     mask=entry.mask.value_() & 0xFFFFFFFF,
-                    decimal=(spec == dec_spec)
+                    decimal=(entry.spec.value_() == dec_spec)
                     if dec_spec is not None
-                    else _c_string(prog, entry.name.value_()) in ("section", "node", "zone"),
+                    else name in ("section", "node", "zone"),
                 )
             )
     except FaultError:
@@ -147,7 +147,7 @@ def get_name_tables(prog: Program) -> NameTables:
 
 def _read_name_tables(prog: Program) -> NameTables:
     """Read the tables (see :func:`get_name_tables`)."""
-    tables = NameTables(
+    return NameTables(
         gfpflag_names=_read_flag_names(prog, "gfpflag_names"),
         pageflag_names=_read_flag_names(prog, "pageflag_names"),
         migratetype_names=_read_string_array(prog, "migratetype_names"),
@@ -155,4 +155,3 @@ def _read_name_tables(prog: Program) -> NameTables:
         nr_pageflags=_nr_pageflags(prog),
         page_flags_fields=_read_pff(prog),
     )
-    return tables
