@@ -262,7 +262,9 @@ def _nr_orders(prog: Program) -> int:
     raise UnsupportedLayoutError("struct zone.free_area has no length")
 
 
-def _pageblock_order(prog: Program, page_shift: int, nr_orders: int) -> int:
+def _pageblock_order(
+    prog: Program, page_shift: int, nr_orders: int, version: Tuple[int, int, int]
+) -> int:
     max_page_order = nr_orders - 1
     # CONFIG_HUGETLB_PAGE_SIZE_VARIABLE (powerpc, ia64): a real variable.
     try:
@@ -276,18 +278,18 @@ def _pageblock_order(prog: Program, page_shift: int, nr_orders: int) -> int:
     pmd_order = page_shift - 3  # a PMD maps PAGE_SIZE / 8 PTEs on 64-bit
     if _has_object(prog, "hstates"):
         return min(pmd_order, max_page_order)
-    if _has_object(prog, "transparent_hugepage_flags") and _thp_sets_pageblock_order(prog):
+    if _has_object(prog, "transparent_hugepage_flags") and _thp_sets_pageblock_order(version):
         return min(pmd_order, max_page_order)
     return max_page_order
 
 
-def _thp_sets_pageblock_order(prog: Program) -> bool:
+def _thp_sets_pageblock_order(version: Tuple[int, int, int]) -> bool:
     # Baolin Wang's "mm: set pageblock_order to HPAGE_PMD_ORDER in case with
     # !CONFIG_HUGETLB_PAGE but THP enabled" (in v6.10) added the
     # CONFIG_TRANSPARENT_HUGEPAGE branch to include/linux/pageblock-flags.h
     # (absent in v6.9.0, present in v6.10.0 and v6.12). The layout does not
     # show it, so this one is decided by release.
-    return parse_release(_release(prog)) >= (6, 10, 0)
+    return version >= (6, 10, 0)
 
 
 def _has_object(prog: Program, name: str) -> bool:
@@ -466,6 +468,7 @@ def _discover(prog: Program) -> PageOwnerLayout:
         prog.platform.flags & prog.platform.flags.IS_LITTLE_ENDIAN
     )
     release = _release(prog)
+    version = parse_release(release)
     page_shift = prog["PAGE_SHIFT"].value_()
     section_size_bits = prog["SECTION_SIZE_BITS"].value_()
     nr_orders = _nr_orders(prog)
@@ -491,13 +494,13 @@ def _discover(prog: Program) -> PageOwnerLayout:
     page_dtype = _page_dtype(prog, page_type, buddy, little)
     return PageOwnerLayout(
         release=release,
-        version=parse_release(release),
+        version=version,
         page_shift=page_shift,
         section_size_bits=section_size_bits,
         min_low_pfn=prog["min_low_pfn"].value_(),
         max_pfn=prog["max_pfn"].value_(),
         nr_orders=nr_orders,
-        pageblock_order=_pageblock_order(prog, page_shift, nr_orders),
+        pageblock_order=_pageblock_order(prog, page_shift, nr_orders, version),
         nr_pageblock_bits=nr_pageblock_bits,
         migratetype_mask=mt_mask,
         pageblock_isolate_bit=isolate_bit,
