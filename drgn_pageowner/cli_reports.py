@@ -20,6 +20,7 @@ front end, these commands never read memory themselves: records come from
 from __future__ import annotations
 
 import os
+from dataclasses import fields
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import click
@@ -95,10 +96,9 @@ def filter_options(state: bool = True) -> Callable[[Callable[..., Any]], Callabl
     return decorate
 
 
-_FILTER_KEYS = (
-    "pids", "tgids", "comms", "nodes", "zones", "orders", "gfp", "migratetypes",
-    "pageblock_migratetypes", "modules", "memcgs",
-)
+#: the criteria of a :class:`Filter` (its fields but ``state``); the options
+#: of :func:`filter_options` are named after them
+_FILTER_KEYS = tuple(f.name for f in fields(Filter) if f.init and f.name != "state")
 
 
 def make_filter(options: dict, state: str = "allocated") -> Filter:
