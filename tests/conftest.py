@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Dict
+from typing import Any, Dict, Set, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("DRGN_PAGEOWNER_VMCORES", str(ROOT / "vmcores"))
 
+from drgn_pageowner.synthetic.build import SyntheticKernel, build  # noqa: E402
+from drgn_pageowner.synthetic.presets import small_spec  # noqa: E402
+from drgn_pageowner.synthetic.spec import KernelSpec  # noqa: E402
 from drgn_pageowner.target import Sample, find_sample, open_sample  # noqa: E402
 
 #: the sample images the project commits; a missing one fails the tests
@@ -32,3 +35,28 @@ def sample(name: str) -> Sample:
 
 def capture_info(name: str) -> dict:
     return json.loads((find_sample(name).path / "capture.json").read_text())
+
+
+_synthetic: Dict[Tuple[Any, ...], SyntheticKernel] = {}
+
+
+def synthetic_kernel(
+    release: str = "6.12.0", arch: str = "x86_64", page_size: int = 4096, **options: Any
+) -> SyntheticKernel:
+    """
+    One synthetic kernel per ``small_spec(release, arch, page_size, **options)``
+    for the whole session. Read-only: a test that changes its spec, program,
+    layout or memory readers builds its own.
+    """
+    key = (release, arch, page_size, tuple(sorted(options.items())))
+    if key not in _synthetic:
+        _synthetic[key] = build(small_spec(release, arch, page_size, **options))
+    return _synthetic[key]
+
+
+def buddy_pfns(spec: KernelSpec) -> Set[int]:
+    """Every PFN of the free (buddy) blocks the spec put into memory."""
+    out: Set[int] = set()
+    for block in spec.buddy:
+        out.update(range(block.pfn, block.pfn + (1 << block.order)))
+    return out

@@ -21,7 +21,7 @@ from drgn_pageowner.stackdepot import StackDepot
 from drgn_pageowner.synthetic import build, parse_preset
 from drgn_pageowner.synthetic.presets import small_spec
 from drgn_pageowner.synthetic.versions import GENERATIONS
-from tests.conftest import sample_program
+from tests.conftest import sample_program, synthetic_kernel
 
 RELEASES = sorted({release for name, (_, release) in GENERATIONS.items() if name != "trie"})
 
@@ -37,7 +37,7 @@ def _handles_with_noise(handles: list, seed: int) -> np.ndarray:
 
 @pytest.mark.parametrize("release", RELEASES)
 def test_fetch_many_matches_fetch(release: str) -> None:
-    k = build(small_spec(release))
+    k = synthetic_kernel(release)
     depot = StackDepot(k.prog)
     handles = _handles_with_noise([h for h in k.stack_handles if h], 1)
     starts, ends, entries = depot.fetch_many(handles)
@@ -109,7 +109,7 @@ def test_sprint_array_matches_sprint_symbol(name: str) -> None:
 
 @pytest.mark.parametrize("release", RELEASES)
 def test_batch_text_is_the_records_texts(release: str) -> None:
-    prog = build(small_spec(release)).prog
+    prog = synthetic_kernel(release).prog
     renderer = DebugfsRenderer(kernel_info(prog))
     for batch in iter_batches(prog):
         assert renderer.render_batch_text(batch) == "".join(

@@ -22,9 +22,8 @@ from drgn.commands import DEFAULT_COMMAND_NAMESPACE
 import drgn_pageowner.commands  # noqa: F401  (registers the commands)
 from drgn_pageowner import page_owner_text
 from drgn_pageowner.render.debugfs import ENCODING, ERRORS
-from drgn_pageowner.synthetic import build, small_spec
 
-from .conftest import sample, sample_program
+from .conftest import sample, sample_program, synthetic_kernel
 from .groundtruth import split_records
 
 
@@ -37,7 +36,7 @@ def _run(prog, line: str) -> str:  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def kernel():  # type: ignore[no-untyped-def]
-    return build(small_spec("6.12.0"))
+    return synthetic_kernel("6.12.0")
 
 
 def test_plugin_hook_registers_for_kernels_only() -> None:

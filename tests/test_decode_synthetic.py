@@ -29,6 +29,8 @@ from drgn_pageowner.synthetic.presets import small_spec
 from drgn_pageowner.synthetic.spec import KernelSpec, PageRecord, RecordArrays, parse_frame
 from drgn_pageowner.synthetic.versions import GENERATIONS
 
+from .conftest import buddy_pfns, synthetic_kernel
+
 RELEASES = {name: release for name, (_, release) in GENERATIONS.items() if name != "trie"}
 # v4.9-v4.12: static mem_section root array and no __highest_present_section_nr.
 RELEASES["4.10 (static roots)"] = "4.10.0"
@@ -56,17 +58,9 @@ def _records(spec: KernelSpec) -> List[PageRecord]:
     return list(recs)
 
 
-def _buddy_pfns(spec: KernelSpec) -> set:
-    out = set()
-    for block in spec.buddy:
-        out.update(range(block.pfn, block.pfn + (1 << block.order)))
-    return out
-
-
 @pytest.fixture(scope="module", params=sorted(RELEASES))
 def kernel(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    spec = small_spec(RELEASES[request.param])
-    return build(spec)
+    return synthetic_kernel(RELEASES[request.param])
 
 
 def test_enabled(kernel) -> None:  # type: ignore[no-untyped-def]
@@ -108,7 +102,7 @@ def test_records_match_description(kernel) -> None:  # type: ignore[no-untyped-d
 
 
 def test_no_buddy_or_tail_records(kernel) -> None:  # type: ignore[no-untyped-def]
-    buddy = _buddy_pfns(kernel.spec)
+    buddy = buddy_pfns(kernel.spec)
     for rec in for_each_page_owner(kernel.prog):
         assert rec.pfn not in buddy
         assert rec.pfn % (1 << rec.order) == 0

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import pytest
 from drgn import Object, Program, reinterpret
@@ -14,19 +14,15 @@ from drgn.helpers.linux.stackdepot import stack_depot_fetch
 
 from drgn_pageowner.synthetic import GENERATIONS, PageRecord, SyntheticKernel, build, small_spec
 from drgn_pageowner.synthetic.versions import GENERATION_ALIASES, default_release, facts_for
+from tests.conftest import synthetic_kernel
 
 CASES: List[Tuple[str, str, int]] = [(g, "x86_64", 4096) for g in GENERATIONS]
 CASES += [("4.9-5.3", "arm64", 65536), ("6.1-6.2", "arm64", 16384), ("6.9-6.18", "arm64", 65536),
           ("6.9-6.18", "arm64", 4096), ("5.4-5.10", "arm64", 4096)]  # fmt: skip
 
-_CACHE: Dict[Tuple[str, str, int], SyntheticKernel] = {}
-
-
 def kernel_for(case: Tuple[str, str, int]) -> SyntheticKernel:
-    if case not in _CACHE:
-        gen, arch, ps = case
-        _CACHE[case] = build(small_spec(gen, arch, ps, trie=gen == "trie", nrecords=120))
-    return _CACHE[case]
+    gen, arch, ps = case
+    return synthetic_kernel(gen, arch, ps, trie=gen == "trie", nrecords=120)
 
 
 def entry_size(prog: Program) -> int:

@@ -19,8 +19,9 @@ from drgn.helpers.linux.mm import pfn_to_page
 
 from drgn_pageowner import DecodeStats, for_each_page_owner
 from drgn_pageowner.layout import get_layout
-from drgn_pageowner.synthetic import SyntheticKernel, build, small_spec
+from drgn_pageowner.synthetic import SyntheticKernel
 from drgn_pageowner.synthetic.spec import RecordArrays
+from tests.conftest import buddy_pfns, synthetic_kernel
 
 Enumerators = List[Tuple[str, int]]
 
@@ -75,14 +76,8 @@ EXPECTED: Dict[str, Tuple[Enumerators, str, int]] = {
 #: releases whose page types are macros only (no enum pagetype)
 NO_ENUM = ["4.19.0", "6.1.0", "6.8.0", "6.9.0", "6.9.12"]
 
-_CACHE: Dict[Tuple[str, str], SyntheticKernel] = {}
-
-
 def kernel_for(release: str, arch: str = "x86_64") -> SyntheticKernel:
-    key = (release, arch)
-    if key not in _CACHE:
-        _CACHE[key] = build(small_spec(release, arch))
-    return _CACHE[key]
+    return synthetic_kernel(release, arch)
 
 
 def enumerators(prog: Program) -> Enumerators:
@@ -110,13 +105,6 @@ def test_no_enum_pagetype_before_6_10(release: str) -> None:
         prog.type("enum pagetype")
     with pytest.raises(LookupError):
         prog.constant("PAGE_TYPE_BASE")
-
-
-def _buddy_pfns(kernel: SyntheticKernel) -> Set[int]:
-    out: Set[int] = set()
-    for block in kernel.spec.buddy:
-        out.update(range(block.pfn, block.pfn + (1 << block.order)))
-    return out
 
 
 def _described_pfns(kernel: SyntheticKernel) -> Set[int]:
@@ -170,4 +158,4 @@ def test_decoded_records_skip_buddy_pages(release: str) -> None:
     decoded = {rec.pfn for rec in for_each_page_owner(kernel.prog, stats=stats)}
     assert stats.skipped == 0, stats.summary()
     assert decoded == _described_pfns(kernel)
-    assert not decoded & _buddy_pfns(kernel)
+    assert not decoded & buddy_pfns(kernel.spec)

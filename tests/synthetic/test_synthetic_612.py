@@ -19,12 +19,13 @@ from drgn.helpers.linux.mmzone import nr_to_section
 from drgn.helpers.linux.module import for_each_module
 from drgn.helpers.linux.stackdepot import stack_depot_fetch
 
-from drgn_pageowner.synthetic import SyntheticKernel, build, small_spec
+from drgn_pageowner.synthetic import SyntheticKernel
+from tests.conftest import synthetic_kernel
 
 
 @pytest.fixture(scope="module")
 def kernel() -> SyntheticKernel:
-    return build(small_spec("6.12.0"))
+    return synthetic_kernel("6.12.0")
 
 
 def owner_of(prog: Program, pfn: int) -> Optional[Object]:
