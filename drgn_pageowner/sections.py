@@ -35,6 +35,8 @@ SUBSECTION_SHIFT = 21
 # with memory-offline" (in v6.1), bit 0 of a section's page_ext pointer marks
 # memory being offlined (PAGE_EXT_INVALID): page_ext_get() then returns NULL.
 PAGE_EXT_INVALID = 0x1
+#: SECTION_MARKED_PRESENT has been bit 0 of section_mem_map since v2.6.13.
+_SECTION_MARKED_PRESENT = 0x1
 
 
 @dataclass
@@ -142,10 +144,6 @@ def _present_sections(prog: Program) -> Iterator[Tuple[int, Object]]:
             yield root_nr * per_root + i, Object(prog, pointer_type, value=root + i * size)
 
 
-#: SECTION_MARKED_PRESENT has been bit 0 of section_mem_map since v2.6.13.
-_SECTION_MARKED_PRESENT = 0x1
-
-
 def get_sections(prog: Program, layout: PageOwnerLayout) -> List[Section]:
     """
     Describe every present SPARSEMEM section, in PFN order (cached).
@@ -166,7 +164,6 @@ def _read_sections(prog: Program, layout: PageOwnerLayout) -> List[Section]:
             raw_ext = section.page_ext.value_()
         except (AttributeError, LookupError):
             raw_ext = 0
-        mem_map: Optional[int]
         if layout.vmemmap is not None:
             mem_map = layout.vmemmap
         else:
