@@ -504,8 +504,9 @@ class _MemcgResolver:
                     continue
             return default
 
-        # MEMCG_DATA_OBJCGS became MEMCG_DATA_OBJEXTS with the slab object
-        # extension rework of v6.10; the bit is the same.
+        # MEMCG_DATA_OBJCGS became MEMCG_DATA_OBJEXTS with Suren
+        # Baghdasaryan's "mm: introduce slabobj_ext to support slab object
+        # extensions" (in v6.10, ID not confirmed); the bit is the same.
         self.slab_flag = const("MEMCG_DATA_OBJEXTS", "MEMCG_DATA_OBJCGS", default=1)
         self.kmem_flag = const("MEMCG_DATA_KMEM", default=2)
         self.flags_mask = const("__NR_MEMCG_DATA_FLAGS", default=4) - 1

@@ -101,8 +101,9 @@ class StackDepot:
         except KeyError:
             pools = prog["stack_slabs"]
         if pools.type_.unaliased_kind() == TypeKind.POINTER:
-            # 6.17+ allocates the pool array at boot (stack_max_pools entries):
-            # void **stack_pools.
+            # Matt Fleming's "stackdepot: Make max number of pools boot-time
+            # configurable" (in v6.17, ID not confirmed) allocates the pool
+            # array at boot (stack_max_pools entries): void **stack_pools.
             self._pools_addr = pools.value_()
             self._pools_len = 0
         else:
