@@ -61,7 +61,8 @@ def read_stack_list(prog: Program, stats: Optional[DecodeStats] = None) -> List[
 
     :param prog: the kernel (v6.9+)
     """
-    # Oscar Salvador's page_owner_stacks series (in v6.9) added stack_list.
+    # Linux kernel commit 4bedfb314bdd ("mm,page_owner: maintain own list of
+    # stack_records structs") (in v6.9) added stack_list.
     head = prog["stack_list"]
     stack_t = prog.type("struct stack")
     off_record = stack_t.member("stack_record").offset
