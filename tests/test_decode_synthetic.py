@@ -195,18 +195,19 @@ def test_one_page_record_head_tail_and_freed(kernel) -> None:  # type: ignore[no
 
     layout = get_layout(kernel.prog)
     records = [r for r in _records(kernel.spec) if not r.early and r.stack is not None]
+    # small_spec describes both an allocation of order >= 1 and a freed record
     big = next((r for r in records if r.allocated and r.order >= 1), None)
-    if big is not None:
-        for pfn in (big.pfn, big.pfn + (1 << big.order) - 1):
-            rec = page_owner_record(kernel.prog, pfn)
-            if layout.allocated_bit is None and pfn != big.pfn:
-                continue  # before v5.4 only the first page carries the record
-            assert rec is not None and rec.order == big.order and rec.gfp_mask == big.gfp
+    assert big is not None
+    for pfn in (big.pfn, big.pfn + (1 << big.order) - 1):
+        rec = page_owner_record(kernel.prog, pfn)
+        if layout.allocated_bit is None and pfn != big.pfn:
+            continue  # before v5.4 only the first page carries the record
+        assert rec is not None and rec.order == big.order and rec.gfp_mask == big.gfp
     if layout.allocated_bit is not None:
         freed = next((r for r in records if not r.allocated), None)
-        if freed is not None:
-            rec = page_owner_record(kernel.prog, freed.pfn)
-            assert rec is not None and not rec.allocated
+        assert freed is not None
+        rec = page_owner_record(kernel.prog, freed.pfn)
+        assert rec is not None and not rec.allocated
 
 
 def test_without_vmemmap_struct_pages_come_from_section_mem_map() -> None:
