@@ -62,11 +62,11 @@ from drgn_pageowner.render.debugfs import ENCODING, ERRORS
 from drgn_pageowner.render.structured import render_jsonl
 from drgn_pageowner.reports import (
     GROUPINGS,
-    Aggregate,
     Aggregator,
     Cell,
     Filter,
     Table,
+    aggregate,
     filter_batches,
 )
 
@@ -525,16 +525,17 @@ def run_dump(spec: DumpSpec, options: BatchOptions) -> DumpResult:
         # A criterion this kernel cannot answer (a gfp flag it does not know,
         # --node without its page->flags layout, ...) fails before the walk.
         flt.mask(RecordBatch(np.zeros(0, dtype=record_dtype(layout)), {}, {}), info)
-        agg = Aggregator(options.by, 1 << layout.page_shift)
+        page_size = 1 << layout.page_shift
         stats = DecodeStats()
         raw = iter_batches(prog, include_freed=flt.include_freed, stats=stats)
         batches = filter_batches(raw, info, flt)
         with open(tmp, "w", encoding=ENCODING, errors=ERRORS, newline="") as out:
             if options.report == "dump-json":
+                agg = Aggregator(options.by, page_size)
                 out.writelines(render_jsonl(info, _counted(batches, agg)))
                 result = agg.result()
             else:
-                result = _counted_all(batches, agg)
+                result = aggregate(batches, options.by, page_size=page_size)
                 out.writelines(table_render.render_jsonl(result.table()))
         os.replace(tmp, out_path)
     except PageOwnerError as e:
@@ -559,12 +560,6 @@ def run_dump(spec: DumpSpec, options: BatchOptions) -> DumpResult:
         groups=[(g.key, g.pages, g.records) for g in result.groups],
         seconds=time.monotonic() - start,
     )
-
-
-def _counted_all(batches: Iterable[RecordBatch], agg: Aggregator) -> Aggregate:
-    for batch in batches:
-        agg.add(batch)
-    return agg.result()
 
 
 # ---------------------------------------------------------------------------
