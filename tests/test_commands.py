@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from drgn.commands import DEFAULT_COMMAND_NAMESPACE
 
 import drgn_pageowner.commands  # noqa: F401  (registers the commands)
@@ -127,12 +128,17 @@ def test_page_owner_sort_command(kernel, tmp_path: Path) -> None:  # type: ignor
         ["overhead"],
     ],
 )
-def test_cli_subcommands_on_sample(args: list) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "drgn_pageowner.cli", "-q", "--sample", "6.12", *args],
-        capture_output=True, timeout=600,
-    )
-    assert result.returncode == 0, result.stderr.decode(errors="replace")
+def test_cli_subcommands_on_sample(args: list, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In process on the session's 6.12 Program (the module entry runs in the sort test below)."""
+    import drgn_pageowner.cli as cli_module
+
+    def opener(**target: object):  # type: ignore[no-untyped-def]
+        assert target["sample"] == "6.12" and not target["core"], target
+        return sample_program("6.12")
+
+    monkeypatch.setattr(cli_module, "open_target", opener)
+    result = CliRunner().invoke(cli_module.main, ["-q", "--sample", "6.12", *args])
+    assert result.exit_code == 0, (result.output, result.exception)
     assert result.stdout
 
 
