@@ -69,6 +69,7 @@ from drgn_pageowner.reports import (
     aggregate,
     filter_batches,
 )
+from drgn_pageowner.reports.aggregate import key_cells
 
 __all__ = (
     "REPORTS",
@@ -867,11 +868,7 @@ class FleetSummary:
             ]
             if per_dump:
                 cells += list(row.pages)
-            if self.by == "stack":
-                cells.append(tuple(str(s) for s in row.key))
-            else:
-                cells += list(row.key)
-            rows.append(cells)
+            rows.append(cells + key_cells(self.by, row.key))
         footer = [
             f"{len(shown)} of {len(self.rows)} {self.by} groups shown; growth: pages in the "
             "dump with the most minus pages in the dump with the fewest (0 where absent)"
