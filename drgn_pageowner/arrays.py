@@ -15,7 +15,7 @@ from typing import Tuple
 
 import numpy as np
 
-__all__ = ("ragged_arange", "sorted_unique", "unique_counts")
+__all__ = ("ragged_arange", "sorted_find", "sorted_unique", "unique_counts")
 
 
 def ragged_arange(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -30,6 +30,19 @@ def ragged_arange(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     ends = np.cumsum(lengths)
     total = int(ends[-1]) if len(ends) else 0
     return np.repeat(np.asarray(starts, dtype=np.int64) - (ends - lengths), lengths) + np.arange(total)
+
+
+def sorted_find(known: np.ndarray, values: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """
+    Where each of ``values`` is, or would be inserted, in the sorted array
+    ``known``, and whether it is there.
+
+    :return: ``(pos, hit)``: ``np.searchsorted(known, values)`` and a mask
+    """
+    pos = np.searchsorted(known, values)
+    hit = pos < len(known)
+    hit[hit] = known[pos[hit]] == values[hit]
+    return pos, hit
 
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:

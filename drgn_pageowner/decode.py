@@ -22,7 +22,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tupl
 import numpy as np
 from drgn import FaultError, Program, ProgramFlags
 
-from drgn_pageowner.arrays import sorted_unique, unique_counts
+from drgn_pageowner.arrays import sorted_find, sorted_unique, unique_counts
 from drgn_pageowner.kallsyms import get_symbolizer
 from drgn_pageowner.layout import PageOwnerLayout, get_layout
 from drgn_pageowner.nametables import get_name_tables
@@ -384,11 +384,7 @@ class _StackTable:
 
     def find(self, handles: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Position of each of ``handles`` (sorted) in the table, and whether it is there."""
-        known = self.handles
-        pos = np.searchsorted(known, handles)
-        hit = pos < len(known)
-        hit[hit] = known[pos[hit]] == handles[hit]
-        return pos, hit
+        return sorted_find(self.handles, handles)
 
     def subset(self, handles: np.ndarray) -> "_StackTable":
         """The entries of ``handles`` (sorted, distinct, all in the table)."""

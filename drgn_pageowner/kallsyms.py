@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 from drgn import FaultError, Program
 
-from drgn_pageowner.arrays import ragged_arange
+from drgn_pageowner.arrays import ragged_arange, sorted_find
 from drgn_pageowner.progcache import program_cached
 
 __all__ = ("KernelSymbolizer", "get_symbolizer", "format_pS")
@@ -309,9 +309,7 @@ class KernelSymbolizer:
         """
         uniq, inverse = np.unique(np.asarray(addrs, dtype=np.uint64), return_inverse=True)
         known, known_texts = self._seen
-        pos = np.searchsorted(known, uniq)
-        hit = pos < len(known)
-        hit[hit] = known[pos[hit]] == uniq[hit]
+        pos, hit = sorted_find(known, uniq)
         texts = np.empty(len(uniq), dtype=object)
         texts[hit] = known_texts[pos[hit]]
         if not hit.all():
