@@ -35,7 +35,7 @@ from drgn_pageowner.layout import get_layout
 from drgn_pageowner.records import DecodeStats, KernelInfo, RecordBatch
 from drgn_pageowner.render import table as table_render
 from drgn_pageowner.render.flamegraph import render_svg
-from drgn_pageowner.render.structured import folded_counts, render_jsonl, symbol_name
+from drgn_pageowner.render.structured import folded_counts, folded_stack, render_jsonl
 from drgn_pageowner.reports import (
     GROUPINGS,
     STATES,
@@ -121,10 +121,6 @@ def _write(output: Optional[str], chunks: Iterable[str]) -> None:
     with output_stream(output) as out:
         for chunk in chunks:
             out.write(chunk)
-
-
-def _folded_key(symbols: Iterable[object]) -> str:
-    return ";".join(symbol_name(str(s)).replace(";", ":") for s in reversed(list(symbols)))
 
 
 def _only_groups(batches: List[RecordBatch], agg: Aggregate) -> List[RecordBatch]:
@@ -324,7 +320,7 @@ def diff_command(target: Target, old: str, new: str, by: str, functions: bool,
         if fmt == "folded":
             merged: Dict[str, List[int]] = {}
             for r in result.rows:
-                acc = merged.setdefault(_folded_key(r.key), [0, 0])
+                acc = merged.setdefault(folded_stack(r.key), [0, 0])
                 acc[0] += r.pages_before
                 acc[1] += r.pages_after
             _write(output, (f"{k} {b} {a}\n" for k, (b, a) in sorted(merged.items())))
