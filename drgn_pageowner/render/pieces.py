@@ -18,6 +18,8 @@ from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 
+from drgn_pageowner.arrays import sorted_find
+
 __all__ = ("by_value", "group_rows", "RowTexts")
 
 _SEED = 0xCBF29CE484222325
@@ -125,10 +127,7 @@ class RowTexts:
 
     def _find(self, h: np.ndarray, keys: List[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
         """Where each row is kept, and whether it is (same hash and same values)."""
-        known = self._hashes
-        pos = np.searchsorted(known, h)
-        hit = pos < len(known)
-        hit[hit] = known[pos[hit]] == h[hit]
+        pos, hit = sorted_find(self._hashes, h)
         assert self._values is not None
         for stored, key in zip(self._values, keys):
             hit[hit] &= stored[pos[hit]] == key[hit]
