@@ -68,21 +68,42 @@ def _kernel_info(prog: Program) -> KernelInfo:
     return info
 
 
-def record_dtype(layout: PageOwnerLayout) -> np.dtype:
-    """The structured dtype of :attr:`RecordBatch.records` for a kernel."""
+def _ext_span(layout: PageOwnerLayout) -> int:
+    """Bytes from the start of a page_ext entry to the end of its last page_owner field."""
     ext = layout.ext_dtype
     assert ext.fields is not None
-    fields: List[Tuple[str, str]] = [("pfn", "<u8")]
-    for name in layout.owner_fields:
-        fields.append((name, ext.fields[name][0].str))
-    fields += [
-        ("page_flags", "<u8"),
-        ("memcg_data", "<u8"),
-        ("pageblock_mt", "u1"),
-        ("allocated", "?"),
-        ("ext_flags", "<u8"),
-    ]
-    return np.dtype(fields)
+    return max(off + dt.itemsize for dt, off in (ext.fields[n][:2] for n in ext.names or ()))
+
+
+def record_dtype(layout: PageOwnerLayout) -> np.dtype:
+    """
+    The structured dtype of :attr:`RecordBatch.records` for a kernel.
+
+    Its first bytes are laid out as the kernel's page_ext entry (``ext_flags``
+    is ``page_ext->flags``, the page_owner fields keep their offsets), so that
+    decoding copies whole entries at once; ``pfn``, ``page_flags``,
+    ``memcg_data``, ``pageblock_mt`` and ``allocated`` follow.
+    """
+    ext = layout.ext_dtype
+    assert ext.fields is not None
+    names: List[str] = []
+    formats: List[Any] = []
+    offsets: List[int] = []
+    for name in ("flags",) + tuple(layout.owner_fields):
+        dt, off = ext.fields[name][:2]
+        names.append("ext_flags" if name == "flags" else name)
+        formats.append(dt)
+        offsets.append(off)
+    pos = -(-_ext_span(layout) // 8) * 8
+    for name, fmt in (("pfn", "<u8"), ("page_flags", "<u8"), ("memcg_data", "<u8"),
+                      ("pageblock_mt", "u1"), ("allocated", "?")):  # fmt: skip
+        names.append(name)
+        formats.append(fmt)
+        offsets.append(pos)
+        pos += np.dtype(fmt).itemsize
+    return np.dtype(
+        {"names": names, "formats": formats, "offsets": offsets, "itemsize": -(-pos // 8) * 8}
+    )
 
 
 def _read_array(
@@ -336,10 +357,14 @@ def _section_records(
 
 
 def _copy_fields(layout: PageOwnerLayout, out: np.ndarray, ext: np.ndarray, pages: np.ndarray) -> None:
-    """Fill the records' page_owner fields, ``ext_flags``, ``page_flags`` and ``memcg_data``."""
-    for name in layout.owner_fields:
-        out[name] = ext[name]
-    out["ext_flags"] = ext["flags"]
+    """
+    Fill the records' page_owner fields and ``ext_flags`` (the leading bytes
+    of each page_ext entry, copied whole), ``page_flags`` and ``memcg_data``.
+    """
+    span = _ext_span(layout)
+    raw = np.dtype({"names": ["raw"], "formats": [f"V{span}"], "offsets": [0], "itemsize": out.itemsize})
+    src = np.dtype({"names": ["raw"], "formats": [f"V{span}"], "offsets": [0], "itemsize": ext.itemsize})
+    out.view(raw)["raw"] = ext.view(src)["raw"]
     out["page_flags"] = pages["flags"]
     if layout.has_memcg_data:
         out["memcg_data"] = pages["memcg_data"]
