@@ -28,11 +28,12 @@ import numpy as np
 from drgn import Program
 
 from drgn_pageowner import target as _targets
+from drgn_pageowner.arrays import sorted_unique
 from drgn_pageowner.cli_common import Target, output_stream, report_skipped, run_command
 from drgn_pageowner.decode import iter_batches, kernel_info, overhead_inputs
 from drgn_pageowner.errors import PageOwnerError, TargetError
 from drgn_pageowner.layout import get_layout
-from drgn_pageowner.records import DecodeStats, KernelInfo, RecordBatch
+from drgn_pageowner.records import DecodeStats, KernelInfo, RecordBatch, StackInfo
 from drgn_pageowner.render import table as table_render
 from drgn_pageowner.render.flamegraph import render_svg
 from drgn_pageowner.render.structured import folded_counts, folded_stack, render_jsonl
@@ -123,13 +124,18 @@ def _write(output: Optional[str], chunks: Iterable[str]) -> None:
             out.write(chunk)
 
 
+def _symbols(stack: Optional[StackInfo]) -> Optional[Tuple[str, ...]]:
+    return tuple(stack.symbols) if stack is not None else None
+
+
 def _only_groups(batches: List[RecordBatch], agg: Aggregate) -> List[RecordBatch]:
     """The records of ``batches`` whose stack is one of ``agg``'s groups."""
     keep = {g.key for g in agg.groups}
     out = []
     for batch in batches:
-        handles = [h for h, s in batch.stacks.items() if tuple(s.symbols) in keep]
-        mask = np.isin(batch.records["handle"], np.array(handles, dtype=batch.records["handle"].dtype))
+        present = sorted_unique(batch.records["handle"])
+        handles = [h for h in present.tolist() if _symbols(batch.stacks.get(h)) in keep]
+        mask = np.isin(batch.records["handle"], np.array(handles, dtype=present.dtype))
         if mask.any():
             out.append(RecordBatch(batch.records[mask], batch.stacks, batch.memcgs))
     return out

@@ -393,75 +393,72 @@ _GROUP_RECORDS = 1 << 16
 
 class _StackTable:
     """
-    Handles and their :class:`StackInfo` (None where the handle could not be
-    resolved), sorted by handle, with ``found`` telling which resolved.
+    Handles looked up so far, sorted, with ``found`` telling which resolved.
     Lookups are array searches.
     """
 
-    def __init__(self, handles: np.ndarray, infos: np.ndarray, found: np.ndarray) -> None:
+    def __init__(self, handles: np.ndarray, found: np.ndarray) -> None:
         self.handles = handles
-        self.infos = infos
         self.found = found
 
     @classmethod
     def empty(cls) -> "_StackTable":
-        return cls(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=object), np.zeros(0, dtype=bool))
+        return cls(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=bool))
 
     def find(self, handles: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Position of each of ``handles`` (sorted) in the table, and whether it is there."""
         return sorted_find(self.handles, handles)
 
-    def subset(self, handles: np.ndarray) -> "_StackTable":
-        """The entries of ``handles`` (sorted, distinct, all in the table)."""
-        pos = self.find(handles)[0]
-        return _StackTable(handles, self.infos[pos], self.found[pos])
-
 
 class _StackCache:
     """
     Every handle looked up so far in a program: each distinct handle is read
-    and symbolised once, many at a time.
+    and symbolised once, many at a time. :attr:`stacks` maps each handle that
+    resolved to its stack; batches share it.
     """
 
     def __init__(self, prog: Program) -> None:
         self.prog = prog
         self.table = _StackTable.empty()
+        self.stacks: Dict[int, StackInfo] = {}
 
-    def lookup(self, handles: np.ndarray) -> _StackTable:
-        """The entries of ``handles`` (sorted, distinct, non-zero), resolving new ones."""
+    def lookup(self, handles: np.ndarray) -> np.ndarray:
+        """
+        Whether each of ``handles`` (sorted, distinct, non-zero) resolved,
+        resolving new ones.
+        """
         table = self.table
         pos, hit = table.find(handles)
         if not hit.all():
             new = handles[~hit]
             infos = self._resolve(new)
             found = np.zeros(len(new), dtype=bool)
-            found[[i for i, info in enumerate(infos.tolist()) if info is not None]] = True
-            where = pos[~hit]
+            for i, info in enumerate(infos):
+                if info is not None:
+                    found[i] = True
+                    self.stacks[info.handle] = info
             self.table = table = _StackTable(
-                np.insert(table.handles, where, new),
-                np.insert(table.infos, where, infos),
-                np.insert(table.found, where, found),
+                np.insert(table.handles, pos[~hit], new), np.insert(table.found, pos[~hit], found)
             )
-        return table.subset(handles)
+            pos = table.find(handles)[0]
+        return table.found[pos]
 
     def forget_unresolved(self) -> None:
         """Drop the handles that could not be resolved (a live kernel may have written them since)."""
         t = self.table
         keep = t.found
         if not keep.all():
-            self.table = _StackTable(t.handles[keep], t.infos[keep], t.found[keep])
+            self.table = _StackTable(t.handles[keep], t.found[keep])
 
-    def _resolve(self, handles: np.ndarray) -> np.ndarray:
+    def _resolve(self, handles: np.ndarray) -> List[Optional[StackInfo]]:
         starts, ends, entries = get_stack_depot(self.prog).fetch_many(handles)
-        out = np.empty(len(handles), dtype=object)
         with _gc_paused():
             pcs = entries.tolist()
             names = get_symbolizer(self.prog).sprint_array(entries)
-            out[:] = [
+            return [
                 None if start < 0 else StackInfo(handle, tuple(pcs[start:end]), tuple(names[start:end]))
                 for handle, start, end in zip(handles.tolist(), starts.tolist(), ends.tolist())
             ]
-        return out
 
 
 def _stack_cache(prog: Program) -> _StackCache:
@@ -469,8 +466,8 @@ def _stack_cache(prog: Program) -> _StackCache:
 
 
 def _nonzero_unique(handles: np.ndarray) -> np.ndarray:
-    uniq = sorted_unique(np.asarray(handles, dtype=np.uint64))
-    return uniq[uniq != 0]
+    uniq = sorted_unique(np.asarray(handles))
+    return uniq[uniq != 0].astype(np.uint64)
 
 
 def _lookup_stacks(
@@ -480,15 +477,17 @@ def _lookup_stacks(
     Look the distinct non-zero values of ``handles`` up.
 
     :return: ``(distinct, found, stacks)``: the sorted distinct non-zero
-        handles, whether each resolved, and handle -> :class:`StackInfo`
+        handles, whether each resolved, and handle -> :class:`StackInfo` for
+        those that resolved and every other handle the program resolved so
+        far (one mapping shared by every batch, never copied)
     """
     uniq = _nonzero_unique(handles)
-    table = _stack_cache(prog).lookup(uniq)
-    found = table.found
+    cache = _stack_cache(prog)
+    found = cache.lookup(uniq)
     if stats is not None and not found.all():
         for handle in uniq[~found].tolist():
             stats.unresolved_handles[handle] = stats.unresolved_handles.get(handle, 0) + 1
-    return uniq, found, dict(zip(uniq[found].tolist(), table.infos[found].tolist()))
+    return uniq, found, cache.stacks
 
 
 def resolve_stacks(
@@ -501,7 +500,8 @@ def resolve_stacks(
     :return: handle -> :class:`StackInfo` for every handle that could be read
     """
     values = np.fromiter(handles, dtype=np.uint64)
-    return _lookup_stacks(prog, values, stats)[2]
+    uniq, found, stacks = _lookup_stacks(prog, values, stats)
+    return {h: stacks[h] for h in uniq[found].tolist()}
 
 
 def _c_string(prog: Program, address: int, limit: int) -> str:

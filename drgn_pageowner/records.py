@@ -13,7 +13,7 @@ drgn.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple
+from typing import Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -24,6 +24,7 @@ __all__ = (
     "DecodeStats",
     "PageOwnerRecord",
     "KernelInfo",
+    "StackMaps",
 )
 
 
@@ -136,6 +137,39 @@ class DecodeStats:
         return "; ".join(parts) + "."
 
 
+class StackMaps:
+    """
+    The stacks of many batches, for looking handles up after the batches are
+    gone. A mapping shared by batches is kept by reference, once; a consumer
+    fed many small mappings gets them folded into one.
+    """
+
+    #: mappings kept before they are folded together
+    FOLD = 16
+
+    def __init__(self) -> None:
+        self._maps: List[Mapping[int, StackInfo]] = []
+
+    def add(self, stacks: Mapping[int, StackInfo]) -> None:
+        """Remember the stacks of a batch (``RecordBatch.stacks``)."""
+        if any(m is stacks for m in self._maps):
+            return
+        if len(self._maps) >= self.FOLD:
+            merged: Dict[int, StackInfo] = {}
+            for m in self._maps:
+                merged.update(m)
+            self._maps = [merged]
+        self._maps.append(stacks)
+
+    def get(self, handle: int) -> Optional[StackInfo]:
+        """The stack of ``handle``, or None."""
+        for m in self._maps:
+            stack = m.get(handle)
+            if stack is not None:
+                return stack
+        return None
+
+
 @dataclass
 class RecordBatch:
     """
@@ -144,8 +178,9 @@ class RecordBatch:
     ``records`` is a numpy structured array with at least ``pfn``,
     ``page_flags``, ``memcg_data``, ``pageblock_mt``, ``allocated`` and every
     ``struct page_owner`` field the kernel has (named as in C). ``stacks``
-    maps every handle of the records (and possibly handles of neighbouring
-    batches: batches decoded together share it) to its stack; ``memcgs``
+    maps every handle of the records to its stack, and possibly other handles:
+    the batches of one program share one mapping, which grows as stacks are
+    read, so keep a reference (see :class:`StackMaps`) rather than copy it; ``memcgs``
     every ``memcg_data`` value of the records to its memcg.
     """
 

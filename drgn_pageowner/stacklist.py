@@ -18,7 +18,7 @@ from typing import Callable, Dict, List, Optional
 from drgn import FaultError, Program
 
 from drgn_pageowner.decode import iter_batches, resolve_stacks
-from drgn_pageowner.records import DecodeStats, StackInfo
+from drgn_pageowner.records import DecodeStats, StackInfo, StackMaps
 from drgn_pageowner.stackdepot import get_stack_depot
 
 __all__ = (
@@ -111,12 +111,12 @@ def stack_entries_from_records(
     most pages first (ties by handle).
     """
     pages: Dict[int, int] = {}
-    stacks: Dict[int, StackInfo] = {}
+    stacks = StackMaps()
     for batch in iter_batches(prog, stats=stats, progress=progress):
         recs = batch.records
         for handle, order in zip(recs["handle"].tolist(), recs["order"].tolist()):
             pages[handle] = pages.get(handle, 0) + (1 << order)
-        stacks.update(batch.stacks)
+        stacks.add(batch.stacks)
     get_stack_depot(prog)
     return [
         StackEntry(handle, n, stacks.get(handle))

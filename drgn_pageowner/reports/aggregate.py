@@ -39,7 +39,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 import numpy as np
 
 from drgn_pageowner.errors import PageOwnerError
-from drgn_pageowner.records import RecordBatch, StackInfo
+from drgn_pageowner.records import RecordBatch, StackMaps
 from drgn_pageowner.reports.classify import KERNEL_MODULE, allocator, stack_modules
 from drgn_pageowner.reports.filters import comm_strings, memcg_label
 from drgn_pageowner.reports.model import Cell, Table
@@ -192,7 +192,7 @@ class Aggregator:
         # together when they grow and at the end
         self._parts: List[Tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._pending = 0
-        self._stacks: Dict[int, StackInfo] = {}
+        self._stacks = StackMaps()
         self._memcg_labels: Dict[int, str] = {}
         self._key_columns: Optional[Tuple[str, ...]] = None
 
@@ -206,7 +206,7 @@ class Aggregator:
         self.total_pages += int(pages.sum())
         if self.by in ("stack", "module", "allocator"):
             values = recs["handle"]
-            self._stacks.update(batch.stacks)
+            self._stacks.add(batch.stacks)
         elif self.by in ("process", "comm"):
             values = self._process_keys(recs)
         else:
