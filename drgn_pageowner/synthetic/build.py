@@ -27,6 +27,7 @@ built: handles of each stack, symbol addresses, and so on, for tests.
 
 from __future__ import annotations
 
+import ctypes
 import struct
 from array import array
 from dataclasses import dataclass, replace
@@ -103,6 +104,14 @@ _BASE_TEXT: Tuple[Tuple[str, int], ...] = (
 )
 
 
+#: builder attributes that reading the built program does not use
+_BUILD_ONLY = ("spec", "frame_keys", "records_addr", "handles", "symbol_addresses",
+               "text_symbols", "data_symbols", "module_symbols")  # fmt: skip
+
+#: records handled at a time by the passes over every record
+_CHUNK = 1 << 20
+
+
 @dataclass
 class _Layout:
     page_offset: int
@@ -175,6 +184,17 @@ def build_program(spec: KernelSpec) -> Program:
 def build(spec: KernelSpec) -> SyntheticKernel:
     """Like :func:`build_program`, returning the :class:`SyntheticKernel`."""
     return _Builder(spec).run()
+
+
+def _return_free_memory() -> None:
+    """
+    Give the C heap's free memory back to the system (glibc's malloc_trim()):
+    the temporaries of a large build would otherwise stay in the process.
+    """
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _gfp_migratetype(gfp: np.ndarray, bits: Dict[str, int]) -> np.ndarray:
@@ -289,8 +309,9 @@ class _Builder:
         self.heap.freeze(f.page_size)
         vmcoreinfo = self._vmcoreinfo()
         self._program(vmcoreinfo)
+        _return_free_memory()
         stored = self.recs.nbytes() + self.data.size + self.heap.size + int(self.rec_map.nbytes)
-        return SyntheticKernel(
+        kernel = SyntheticKernel(
             prog=self.prog,
             spec=spec,
             facts=f,
@@ -302,6 +323,12 @@ class _Builder:
             symbol_addresses=dict(self.symbol_addresses),
             stored_bytes=stored,
         )
+        # The memory read callbacks keep this builder alive as long as the
+        # program: let go of what only building needed (the stacks' frames
+        # above all, tens of MiB for a large machine).
+        for name in _BUILD_ONLY:
+            self.__dict__.pop(name, None)
+        return kernel
 
     def _subsections(self, nr: int, nsub: int) -> List[bool]:
         """Which 2 MiB subsections of section ``nr`` the memory ranges touch."""
@@ -347,14 +374,14 @@ class _Builder:
                 base = int(self.sec_k[nr]) * pps
                 self.in_range[base + lo : base + hi] = True
         recs = self.recs
-        pfn = recs["pfn"]
-        if len(pfn):
+        for a in range(0, len(recs), _CHUNK):
+            pfn = recs["pfn"][a : a + _CHUNK].astype(np.int64)
             if int(pfn.max()) >= self.pfn_end or np.any(self.sec_k[pfn // pps] < 0):
                 raise ValueError("a page record lies outside the present memory sections")
-            order = recs["order"].astype(np.int64)
-            if np.any(pfn % (1 << order) != 0):
+            order = recs["order"][a : a + _CHUNK].astype(np.int64)
+            if np.any(pfn & ((np.int64(1) << order) - 1)):
                 raise ValueError("a page record's pfn is not aligned to its order")
-            if np.any(recs["early"] & (order != 0)):
+            if np.any(recs["early"][a : a + _CHUNK] & (order != 0)):
                 raise ValueError("early records have order 0")
 
     # ----------------------------------------------------------------- text
@@ -672,14 +699,24 @@ class _Builder:
         npb = (self.pfn_end >> f.pageblock_order) + 1
         mt = np.ones(npb, dtype=np.uint8)
         recs = self.recs
-        if len(recs):
-            sel = recs["allocated"] & ~recs["early"]
-            pfn = recs["pfn"][sel]
-            gmt = _gfp_migratetype(recs["gfp"][sel], self.gfp_bits)
-            pb = (pfn >> f.pageblock_order).astype(np.int64)
-            # first allocation in each block decides (stable order by pfn)
-            order = np.argsort(pfn, kind="stable")[::-1]
-            mt[pb[order]] = gmt[order]
+        # The allocated, non-early record of lowest PFN (then the first
+        # listed) decides; records are taken in chunks.
+        never = np.iinfo(np.int64).max
+        winner = np.full(npb, never, dtype=np.int64)
+        for a in range(0, len(recs), _CHUNK):
+            b = min(len(recs), a + _CHUNK)
+            sel = recs["allocated"][a:b] & ~recs["early"][a:b]
+            pfn = recs["pfn"][a:b][sel].astype(np.int64)
+            gmt = _gfp_migratetype(recs["gfp"][a:b][sel], self.gfp_bits)
+            pb = pfn >> f.pageblock_order
+            o = np.lexsort((pfn, pb))
+            pb, pfn, gmt = pb[o], pfn[o], gmt[o]
+            first = np.ones(len(pb), dtype=bool)
+            np.not_equal(pb[1:], pb[:-1], out=first[1:])
+            cb, cp = pb[first], pfn[first]
+            better = cp < winner[cb]
+            winner[cb[better]] = cp[better]
+            mt[cb[better]] = gmt[first][better]
         for pb_nr, m in self.spec.pageblock_migratetypes.items():
             mt[pb_nr] = m
         return mt
@@ -689,26 +726,25 @@ class _Builder:
         f, recs = self.f, self.recs
         n = len(recs)
         self.rec_map = np.full(self.ncompact, -1, dtype=np.int32)
-        if n:
-            order = recs["order"].astype(np.int64)
-            pfn = recs["pfn"].astype(np.int64)
-            # later records win where they overlap (none should)
-            # fill in chunks to bound the temporaries
-            for a in range(0, n, 1 << 16):
-                b = min(n, a + (1 << 16))
-                ids = np.arange(a, b, dtype=np.int32)
-                if f.owner_on_every_subpage:
-                    counts = 1 << order[a:b]
-                    idx = np.repeat(ids, counts)
-                    first = np.repeat(pfn[a:b] - np.cumsum(counts) + counts, counts)
-                    pfns = first + np.arange(len(idx), dtype=np.int64)
-                    self.rec_map[self.cidx(pfns)] = idx
-                else:
-                    self.rec_map[self.cidx(pfn[a:b])] = ids
+        # later records win where they overlap (none should); in chunks to
+        # bound the temporaries
+        for a in range(0, n, 1 << 16):
+            b = min(n, a + (1 << 16))
+            ids = np.arange(a, b, dtype=np.int32)
+            pfn = recs["pfn"][a:b].astype(np.int64)
+            if f.owner_on_every_subpage:
+                counts = np.int64(1) << recs["order"][a:b].astype(np.int64)
+                idx = np.repeat(ids, counts)
+                first = np.repeat(pfn - np.cumsum(counts) + counts, counts)
+                pfns = first + np.arange(len(idx), dtype=np.int64)
+                self.rec_map[self.cidx(pfns)] = idx
+            else:
+                self.rec_map[self.cidx(pfn)] = ids
         # stack index -> handle (index -1 -> 0), looked up per read
         self.handle_of = np.zeros(len(self.spec.stacks) + 1, dtype=np.uint32)
         self.handle_of[: len(self.spec.stacks)] = self.handles[3:]
         self.early_value = self.handles[2] if f.has_early_handle else 0
+        self.raw_page_flags = self.spec.raw_page_flags
         comms = [c.encode("utf-8", "surrogateescape")[:15] for c in recs.comms] or [b""]
         self.comm_table = np.array(comms, dtype="S16")
         # page_ext entry dtype
@@ -853,7 +889,7 @@ class _Builder:
             rflags = recs["page_flags"][rows] | np.where(compound, self.pg_head, np.uint64(0))
             rf = np.where(head & alloc, rflags, 0).astype(np.uint64)
             sub = flags[has] | rf
-            if self.spec.raw_page_flags:
+            if self.raw_page_flags:
                 # the spec gives the whole word of allocated head pages
                 raw = head & alloc
                 sub[raw] = recs["page_flags"][rows][raw]
@@ -1314,26 +1350,50 @@ class _Builder:
         heap.u32(self.records_addr[0] + count_off, 1)
         heap.u32(self.records_addr[1] + count_off, 1)
         # stacks used by allocations, in order of first use (by timestamp)
-        n = len(recs)
         head = dummy
-        if n and len(self.spec.stacks):
-            sel = ~recs["early"] & (recs["stack"] >= 0)
-            idx = np.nonzero(sel)[0]
-            order = idx[np.argsort(recs["ts_nsec"][idx], kind="stable")]
-            stacks = recs["stack"][order]
-            _, first = np.unique(stacks, return_index=True)
-            used = stacks[np.sort(first)]
-            pages = np.zeros(len(self.spec.stacks), dtype=np.int64)
-            live = sel & recs["allocated"]
-            np.add.at(pages, recs["stack"][live], 1 << recs["order"][live].astype(np.int64))
-            for s in used:
-                rec = self.records_addr[3 + int(s)]
+        if len(recs) and len(self.spec.stacks):
+            used, pages = self._stack_use()
+            for s in used.tolist():
+                rec = self.records_addr[3 + s]
                 heap.u32(rec + count_off, 1 + int(pages[s]))
                 node = heap.alloc(ssz, 8)
                 heap.u64(node, rec)
                 heap.u64(node + 8, head)
                 head = node
         data.u64(lst, head)
+
+    def _stack_use(self) -> Tuple[np.ndarray, np.ndarray]:
+        """
+        The stacks that non-early records use, in order of first use (by
+        timestamp, then record), and the pages each holds allocated. Records
+        are taken in chunks, not to need several copies of the columns.
+        """
+        recs = self.recs
+        nst = len(self.spec.stacks)
+        never = np.iinfo(np.uint64).max
+        first_ts = np.full(nst, never, dtype=np.uint64)
+        first_rec = np.full(nst, np.iinfo(np.int64).max, dtype=np.int64)
+        pages = np.zeros(nst, dtype=np.int64)
+        for a in range(0, len(recs), _CHUNK):
+            b = min(len(recs), a + _CHUNK)
+            stack = recs["stack"][a:b]
+            sel = ~recs["early"][a:b] & (stack >= 0)
+            st = stack[sel]
+            ts = recs["ts_nsec"][a:b][sel]
+            ri = np.nonzero(sel)[0] + a
+            o = np.lexsort((ri, ts, st))
+            st, ts, ri = st[o], ts[o], ri[o]
+            first = np.ones(len(st), dtype=bool)
+            np.not_equal(st[1:], st[:-1], out=first[1:])
+            cs, ct, cr = st[first], ts[first], ri[first]
+            better = (ct < first_ts[cs]) | ((ct == first_ts[cs]) & (cr < first_rec[cs]))
+            first_ts[cs[better]] = ct[better]
+            first_rec[cs[better]] = cr[better]
+            live = sel & recs["allocated"][a:b]
+            np.add.at(pages, stack[live], np.int64(1) << recs["order"][a:b][live].astype(np.int64))
+        used = np.nonzero(first_rec != np.iinfo(np.int64).max)[0]
+        used = used[np.lexsort((first_rec[used], first_ts[used]))]
+        return used, pages
 
     # ----------------------------------------------------------------- kallsyms
     def _kallsyms(self) -> None:

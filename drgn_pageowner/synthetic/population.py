@@ -125,6 +125,11 @@ def populate(
         sel = heads[(kind == 2) & (tsel == t)]
         if not len(sel):
             continue
+        if isrec.all() and len(templates) == 1:
+            # "full": whole blocks of records, no free pages
+            rec_pfn.append((sel[:, None] + offs[None, :]).reshape(-1))
+            rec_order.append(np.tile(ords, len(sel)))
+            continue
         pf = (sel[:, None] + offs[None, :]).reshape(-1)
         od = np.tile(ords, len(sel))
         rr = np.tile(isrec, len(sel))
@@ -134,13 +139,17 @@ def populate(
         free_order.append(od[~rr])
     pfn = np.concatenate(rec_pfn) if rec_pfn else np.zeros(0, dtype=np.int64)
     order = np.concatenate(rec_order) if rec_order else np.zeros(0, dtype=np.uint8)
-    sort = np.argsort(pfn, kind="stable")
-    pfn, order = pfn[sort], order[sort]
+    del rec_pfn, rec_order
+    if len(pfn) > 1 and not (pfn[1:] >= pfn[:-1]).all():
+        sort = np.argsort(pfn, kind="stable")
+        pfn, order = pfn[sort], order[sort]
+        del sort
     n = len(pfn)
     recs = RecordArrays(n, list(_COMMS))
-    c = recs.cols
-    c["pfn"][:] = pfn
-    c["order"][:] = order
+    # PFNs below 2**32 (16 TiB of 4 KiB pages) are kept in 32 bits
+    recs.put("pfn", pfn, "u4" if not len(pfn) or int(pfn[-1]) < 1 << 32 else "u8")
+    del pfn
+    recs.put("order", order)
     # a skewed choice of stacks: stack i has weight 1 / (i + 1)
     w = 1.0 / np.arange(1, nstacks + 1)
     w /= w.sum()
@@ -148,7 +157,7 @@ def populate(
     # make sure every stack is used at least once when there are enough records
     k = min(nstacks, n)
     stack[rng.permutation(n)[:k]] = np.arange(k, dtype=np.int32)
-    c["stack"][:] = stack
+    recs.put("stack", stack)
     bits = gfp_bits(f.version, f.arch)
     reclaim = bits["__GFP_DIRECT_RECLAIM"] | bits["__GFP_KSWAPD_RECLAIM"]
     kernel = reclaim | bits["__GFP_IO"] | bits["__GFP_FS"]
@@ -158,38 +167,50 @@ def populate(
          kernel | bits["__GFP_RECLAIMABLE"], movable | bits["__GFP_COMP"]],
         dtype=np.uint32,
     )  # fmt: skip
-    c["gfp"][:] = gfps[stack % len(gfps)]
-    thp_mask = order == thp_order
-    c["gfp"][thp_mask] = gfps[5]
-    pid = (stack.astype(np.int64) * 7919 % 30000 + 1).astype(np.int32)
-    c["pid"][:] = pid
-    c["tgid"][:] = pid
-    c["comm"][:] = (stack % len(_COMMS)).astype(np.uint16)
-    c["ts_nsec"][:] = np.cumsum(rng.integers(1000, 200000, size=n, dtype=np.int64)).astype(
-        np.uint64
-    )
+    gfp = gfps[stack % len(gfps)]
+    gfp[order == thp_order] = gfps[5]
+    pid = stack % 30000 * 7919 % 30000 + 1  # (stack * 7919) mod 30000, in 32 bits
+    comm = (stack % len(_COMMS)).astype(np.uint16)
+    del stack
+    steps = rng.integers(1000, 200000, size=n, dtype=np.int64)
+    ts = np.cumsum(steps, out=steps).view(np.uint64)
     freed = rng.random(n) < (0.1 if fill == "mixed" else 0.0)
-    c["allocated"][:] = ~freed
-    c["free_stack"][freed] = rng.integers(0, nstacks, size=int(freed.sum()), dtype=np.int32)
-    c["free_ts_nsec"][freed] = c["ts_nsec"][freed] + np.uint64(5000)
-    c["free_pid"][freed] = pid[freed]
-    c["free_tgid"][freed] = pid[freed]
+    nfreed = int(freed.sum())
+    recs.put("allocated", ~freed)
+    c = recs.cols
+    if nfreed:
+        c["free_stack"][freed] = rng.integers(0, nstacks, size=nfreed, dtype=np.int32)
+        c["free_ts_nsec"][freed] = ts[freed] + np.uint64(5000)
+        c["free_pid"][freed] = pid[freed]
+        c["free_tgid"][freed] = pid[freed]
     migrated = rng.random(n) < 0.01
     c["last_migrate_reason"][migrated] = 0
-    memcg = (rng.random(n) < 0.3) & ~freed
-    c["memcg"][memcg] = rng.integers(0, 2, size=int(memcg.sum()), dtype=np.int16)
-    c["memcg_kmem"][:] = memcg & ((c["gfp"] & bits["__GFP_ACCOUNT"]) != 0)
+    del migrated
+    memcg_sel = (rng.random(n) < 0.3) & ~freed
+    memcg = np.full(n, -1, dtype=np.int16)
+    memcg[memcg_sel] = rng.integers(0, 2, size=int(memcg_sel.sum()), dtype=np.int16)
+    kmem = memcg_sel & ((gfp & bits["__GFP_ACCOUNT"]) != 0)
+    del memcg_sel
     # early pages: the first 2048 order-0 records
     early = np.nonzero((order == 0) & ~freed)[0][:2048]
-    c["early"][early] = True
-    c["gfp"][early] = 0
-    c["ts_nsec"][early] = 0
+    del freed
+    early_mask = np.zeros(n, dtype=bool)
+    early_mask[early] = True
+    gfp[early] = 0
+    ts[early] = 0
     # init_pages_in_zone() runs in the boot task: swapper/0, pid 0.
-    c["pid"][early] = 0
-    c["tgid"][early] = 0
-    c["comm"][early] = _COMMS.index("swapper/0")
-    c["memcg"][early] = -1
-    c["memcg_kmem"][early] = False
+    pid[early] = 0
+    comm[early] = _COMMS.index("swapper/0")
+    memcg[early] = -1
+    kmem[early] = False
+    recs.put("early", early_mask)
+    recs.put("gfp", gfp)
+    recs.put("ts_nsec", ts)
+    recs.put("pid", pid)
+    recs.put("tgid", pid)
+    recs.put("comm", comm)
+    recs.put("memcg", memcg)
+    recs.put("memcg_kmem", kmem)
     fp = np.concatenate(free_pfn)
     fo = np.concatenate(free_order)
     mt = rng.choice([0, 1, 2], size=len(fp), p=[0.2, 0.7, 0.1])

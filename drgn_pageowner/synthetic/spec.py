@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -223,12 +223,42 @@ RECORD_COLUMNS: Tuple[Tuple[str, str], ...] = (
 )
 
 
+#: the value of each column where a record does not say otherwise
+_COLUMN_DEFAULTS = {
+    "free_stack": -1,
+    "memcg": -1,
+    "last_migrate_reason": -1,
+    "allocated": True,
+    "gfp": GFP_KERNEL,
+    "pid": 1,
+    "tgid": 1,
+}
+
+
+class _Columns(Dict[str, np.ndarray]):
+    """
+    Columns by name; a column the same for every record is stored once, as a
+    read-only broadcast array, and becomes a writable array of its own when
+    it is looked up here (``RecordArrays.cols[name]``, the way to write).
+    """
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        arr = super().__getitem__(name)
+        if not arr.flags.writeable:
+            arr = np.array(arr)
+            self[name] = arr
+        return arr
+
+
 class RecordArrays:
     """
     page_owner records as numpy columns (one element per allocation).
 
     Columns are those of :class:`PageRecord`; ``stack``/``free_stack``/
     ``memcg`` use -1 for ``None`` and ``comm`` indexes :attr:`comms`.
+    ``recs[name]`` reads a column (possibly a read-only broadcast array, when
+    every record has the same value); ``recs.cols[name]`` gives it writable;
+    :meth:`put` replaces a whole column.
 
     :param n: number of records
     :param comms: the distinct comm strings
@@ -237,23 +267,43 @@ class RecordArrays:
     def __init__(self, n: int, comms: Optional[List[str]] = None) -> None:
         self.n = n
         self.comms: List[str] = comms if comms is not None else ["swapper/0"]
-        self.cols: Dict[str, np.ndarray] = {
-            name: np.zeros(n, dtype=dt) for name, dt in RECORD_COLUMNS
-        }
-        self.cols["stack"][:] = 0
-        self.cols["free_stack"][:] = -1
-        self.cols["memcg"][:] = -1
-        self.cols["last_migrate_reason"][:] = -1
-        self.cols["allocated"][:] = True
-        self.cols["gfp"][:] = GFP_KERNEL
-        self.cols["pid"][:] = 1
-        self.cols["tgid"][:] = 1
+        self.cols: Dict[str, np.ndarray] = _Columns()
+        for name, dt in RECORD_COLUMNS:
+            self.put(name, _COLUMN_DEFAULTS.get(name, 0), dt)
 
     def __len__(self) -> int:
         return self.n
 
     def __getitem__(self, name: str) -> np.ndarray:
-        return self.cols[name]
+        return dict.__getitem__(self.cols, name)  # type: ignore[no-any-return]
+
+    def put(self, name: str, values: Any, dtype: Optional[str] = None) -> None:
+        """
+        Set a whole column: ``values`` is a scalar or one value per record
+        (kept without a copy, read-only); a column whose values are all equal
+        is stored once.
+        """
+        dt = np.dtype(dtype if dtype is not None else dict.__getitem__(self.cols, name).dtype)
+        arr = np.asarray(values, dtype=dt)
+        if arr.ndim and len(arr) and (arr == arr[0]).all():
+            arr = arr[0]
+        if arr.ndim == 0:
+            arr = np.broadcast_to(arr, (self.n,))
+        elif len(arr) != self.n:
+            raise ValueError(f"column {name!r} has {len(arr)} values for {self.n} records")
+        else:
+            # read-only: the column may share memory with ``values`` (or with
+            # another column); writing through ``cols`` copies it first
+            arr = arr.view()
+            arr.flags.writeable = False
+        self.cols[name] = arr
+
+    def constant(self, name: str) -> Optional[Any]:
+        """The value of a column the same for every record (stored once), else None."""
+        arr = self[name]
+        if self.n and not arr.flags.writeable and arr.strides == (0,):
+            return arr[0]
+        return None
 
     @classmethod
     def from_records(cls, records: Sequence[PageRecord]) -> "RecordArrays":
@@ -291,7 +341,7 @@ class RecordArrays:
 
     def nbytes(self) -> int:
         """Memory held by the columns."""
-        return sum(int(a.nbytes) for a in self.cols.values())
+        return sum(int(a.itemsize if a.strides == (0,) else a.nbytes) for a in self.cols.values())
 
 
 @dataclass
