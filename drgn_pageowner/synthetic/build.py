@@ -186,6 +186,10 @@ def build(spec: KernelSpec) -> SyntheticKernel:
     return _Builder(spec).run()
 
 
+def _same(values: Any) -> Any:
+    return values
+
+
 def _return_free_memory() -> None:
     """
     Give the C heap's free memory back to the system (glibc's malloc_trim()):
@@ -845,22 +849,25 @@ class _Builder:
         f = self.f
         pfns = np.arange(pfn0, pfn0 + n, dtype=np.int64)
         arr = np.zeros(n, dtype=self.page_dtype)
-        nodes = np.array(
-            [
-                self.section_node.get(int(s), 0)
-                for s in range(
-                    pfn0 // f.pages_per_section, (pfn0 + n - 1) // f.pages_per_section + 1
-                )
-            ],
-            dtype=np.uint64,
-        )
-        node = nodes[(pfns // f.pages_per_section) - pfn0 // f.pages_per_section]
-        flags = (node << np.uint64(self.nodes_pgoff)) | (
-            self.zone_of(pfns) << np.uint64(self.zones_pgoff)
-        )
-        flags |= np.uint64(((1 << self.cpupid_width) - 1) << self.cpupid_pgoff)
         pps = f.pages_per_section
-        if pfn0 // pps == (pfn0 + n - 1) // pps:
+        one_section = pfn0 // pps == (pfn0 + n - 1) // pps
+        if one_section:
+            node: Any = np.uint64(self.section_node.get(pfn0 // pps, 0))
+        else:
+            nodes = np.array(
+                [self.section_node.get(s, 0) for s in range(pfn0 // pps, (pfn0 + n - 1) // pps + 1)],
+                dtype=np.uint64,
+            )
+            node = nodes[(pfns // pps) - pfn0 // pps]
+        ends = self.zone_of(np.array([pfn0, pfn0 + n - 1], dtype=np.int64))
+        zone = ends[0] if ends[0] == ends[1] else self.zone_of(pfns)
+        flags = np.empty(n, dtype=np.uint64)
+        flags[:] = (
+            (node << np.uint64(self.nodes_pgoff))
+            | (zone << np.uint64(self.zones_pgoff))
+            | np.uint64(((1 << self.cpupid_width) - 1) << self.cpupid_pgoff)
+        )
+        if one_section:
             # Within one section (a reader's usual request): slices.
             c0 = int(self.cidx(np.array([pfn0]))[0])
             inr = self.in_range[c0 : c0 + n]
@@ -885,18 +892,19 @@ class _Builder:
             rpfn = recs["pfn"][rows].astype(np.int64)
             head = hp == rpfn
             alloc = recs["allocated"][rows]
-            compound = (recs["order"][rows] > 0) & ((recs["gfp"][rows] & self.gfp_comp) != 0)
-            rflags = recs["page_flags"][rows] | np.where(compound, self.pg_head, np.uint64(0))
-            rf = np.where(head & alloc, rflags, 0).astype(np.uint64)
-            sub = flags[has] | rf
+            live = head & alloc
+            if recs.constant("order") == 0:
+                compound: Any = np.zeros(len(rpfn), dtype=bool)
+                rflags = recs["page_flags"][rows]
+            else:
+                compound = (recs["order"][rows] > 0) & ((recs["gfp"][rows] & self.gfp_comp) != 0)
+                rflags = recs["page_flags"][rows] | np.where(compound, self.pg_head, np.uint64(0))
             if self.raw_page_flags:
                 # the spec gives the whole word of allocated head pages
-                raw = head & alloc
-                sub[raw] = recs["page_flags"][rows][raw]
-            flags[has] = sub
-            ref = arr["refcount"][has]
-            ref[head & alloc] = 1
-            arr["refcount"][has] = ref
+                flags[has] = np.where(live, recs["page_flags"][rows], flags[has])
+            elif recs.constant("page_flags") != 0 or compound.any():
+                flags[has] |= np.where(live, rflags, np.uint64(0))
+            arr["refcount"][has] = np.where(live, np.uint32(1), arr["refcount"][has])
             comp = compound & ~head & alloc
             if comp.any():
                 w1 = arr["w1"][has]
@@ -905,13 +913,11 @@ class _Builder:
                 ) | np.uint64(1)
                 arr["w1"][has] = w1
             mg = recs["memcg"][rows]
-            mhead = head & alloc & (mg >= 0)
+            mhead = live & (mg >= 0)
             if mhead.any():
-                mem = arr["memcg"][has]
-                mem[mhead] = self.memcg_values[
-                    mg[mhead], recs["memcg_kmem"][rows][mhead].astype(np.int64)
-                ]
-                arr["memcg"][has] = mem
+                # memcg_values[memcg, kmem], flattened
+                which = mg.astype(np.intp) * 2 + recs["memcg_kmem"][rows]
+                arr["memcg"][has] = np.where(mhead, self.memcg_values.reshape(-1)[np.where(mhead, which, 0)], 0)
         arr["flags"] = flags
         if len(self.buddy_pfn):
             lo = np.searchsorted(self.buddy_pfn, pfn0)
@@ -939,38 +945,48 @@ class _Builder:
         dense = len(has) == n and int(r[-1]) - int(r[0]) == n - 1 and bool((np.diff(r) == 1).all())
         rows: Any = slice(int(r[0]), int(r[0]) + n) if dense else r
         at: Any = slice(None) if dense else has
+        alloc_all = recs.constant("allocated")
         alloc = recs["allocated"][rows]
-        early = recs["early"][rows]
-        flags = np.zeros(len(r), dtype=np.uint64)
+        owner = np.uint64(self.bit_owner)
         if self.bit_alloc:  # PAGE_EXT_OWNER stays set; PAGE_EXT_OWNER_ALLOCATED tells
-            flags |= np.uint64(self.bit_owner)
-            flags[alloc] |= np.uint64(self.bit_alloc)
+            both = np.uint64(self.bit_owner | self.bit_alloc)
+            flags: Any = both if alloc_all else np.where(alloc, both, owner)
         else:
-            flags[alloc] = np.uint64(self.bit_owner)
+            flags = owner if alloc_all else np.where(alloc, owner, np.uint64(0))
         arr["flags"][at] = flags
-        names = self.ext_dtype.names or ()
-        any_early = bool(early.any())
+        early = recs["early"][rows]
+        early_all = recs.constant("early")
+        any_early = bool(early_all) if early_all is not None else bool(early.any())
 
-        def unless_early(values: np.ndarray, instead: Any) -> np.ndarray:
-            return np.where(early, instead, values) if any_early else values
+        # Each field from its column: one value for all when the column is
+        # the same for every record (nothing to write when it is zero).
+        def field(column: str, convert: Callable[[Any], Any], instead: Any = None) -> Any:
+            const = recs.constant(column)
+            values = convert(const if const is not None else recs[column][rows])
+            if instead is not None and any_early:
+                values = np.where(early, instead, values)
+            return values
 
-        cols = {
-            "order": lambda: unless_early(recs["order"][rows], 0),
-            "last_migrate_reason": lambda: recs["last_migrate_reason"][rows],
-            "gfp_mask": lambda: unless_early(recs["gfp"][rows], 0),
-            "handle": lambda: unless_early(self.handle_of[recs["stack"][rows]], self.early_value),
-            "free_handle": lambda: self.handle_of[recs["free_stack"][rows]],
-            "ts_nsec": lambda: recs["ts_nsec"][rows],
-            "free_ts_nsec": lambda: recs["free_ts_nsec"][rows],
-            "pid": lambda: recs["pid"][rows],
-            "tgid": lambda: recs["tgid"][rows],
-            "free_pid": lambda: recs["free_pid"][rows],
-            "free_tgid": lambda: recs["free_tgid"][rows],
-            "comm": lambda: self.comm_table[recs["comm"][rows]],
+        fields: Dict[str, Tuple[str, Callable[[Any], Any], Any]] = {
+            "order": ("order", _same, 0),
+            "last_migrate_reason": ("last_migrate_reason", _same, None),
+            "gfp_mask": ("gfp", _same, 0),
+            "handle": ("stack", lambda s: self.handle_of[s], self.early_value),
+            "free_handle": ("free_stack", lambda s: self.handle_of[s], None),
+            "ts_nsec": ("ts_nsec", _same, None),
+            "free_ts_nsec": ("free_ts_nsec", _same, None),
+            "pid": ("pid", _same, None),
+            "tgid": ("tgid", _same, None),
+            "free_pid": ("free_pid", _same, None),
+            "free_tgid": ("free_tgid", _same, None),
+            "comm": ("comm", lambda c: self.comm_table[c], None),
         }
-        for name in names:
-            if name != "flags":
-                arr[name][at] = cols[name]()
+        for name in self.ext_dtype.names or ():
+            if name == "flags":
+                continue
+            values = field(*fields[name])
+            if np.ndim(values) or values:
+                arr[name][at] = values
         return arr
 
     # ----------------------------------------------------------------- zones
