@@ -402,10 +402,12 @@ def test_discover_and_run_a_sample_image(tmp_path: Path, monkeypatch: pytest.Mon
     assert os.path.basename(spec.vmlinux[0]).startswith("vmlinux")
     out = tmp_path / "out"
     result = _invoke("batch", str(tmp_path / "crash"), "-o", str(out), "-j", "1")
-    assert result.exit_code in (0, 3), result.stderr
+    # QEMU's dump-guest-memory wrote all of the guest's memory: nothing is
+    # unreadable, so the dump is read whole ("ok", exit 0), never "partial" (3).
+    assert result.exit_code == 0, result.stderr
     summary = json.loads((out / "summary.json").read_text())
     [dump] = summary["dumps"]
-    assert dump["status"] in ("ok", "partial") and dump["records"] > 0
+    assert dump["status"] == "ok" and dump["warning"] is None and dump["records"] > 0
     assert summary["groups"] and all(g["dumps"] == 1 for g in summary["groups"])
     rows = (out / dump["output"]).read_text().splitlines()
     assert sum(json.loads(r)["pages"] for r in rows) == dump["pages"]
@@ -506,7 +508,7 @@ def test_filtered_batch_is_top_of_each_sample(tmp_path: Path) -> None:
     filters = ("--order", "0", "--gfp", "GFP_KERNEL", "--state", "any")
     out = tmp_path / "out"
     result = _invoke("batch", "--fleet", str(fleet), "-o", str(out), "-j", "1", *filters)
-    assert result.exit_code in (0, 3), result.stderr
+    assert result.exit_code == 0, result.stderr  # whole-memory dumps: every one is "ok"
     summary = json.loads((out / "summary.json").read_text())
     assert summary["filter"] == {"state": "any", "orders": [0], "gfp": ["GFP_KERNEL"]}
     for name in samples:
