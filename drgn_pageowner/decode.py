@@ -325,7 +325,11 @@ def _section_records(
     owner = ((flags >> np.uint64(layout.owner_bit)) & np.uint64(1)).astype(bool)
     if layout.allocated_bit is not None:
         allocated = ((flags >> np.uint64(layout.allocated_bit)) & np.uint64(1)).astype(bool)
-        # v5.4+ records every subpage: print only PFNs aligned to the order.
+        # Linux kernel commits 7e2f2a0cd17c ("mm, page_owner: record page
+        # owner for each subpage") and 37389167a281 ("mm, page_owner: keep
+        # owner info when freeing the page") (in v5.4): every subpage is
+        # recorded and PAGE_EXT_OWNER outlives the free, so print only PFNs
+        # aligned to the order.
         order = ext["order"].astype(np.int64)
         order = np.clip(order, 0, 63)
         pfns = np.arange(lo, hi, dtype=np.int64)
@@ -525,9 +529,9 @@ class _MemcgResolver:
                     continue
             return default
 
-        # MEMCG_DATA_OBJCGS became MEMCG_DATA_OBJEXTS with Suren
-        # Baghdasaryan's "mm: introduce slabobj_ext to support slab object
-        # extensions" (in v6.10, ID not confirmed); the bit is the same.
+        # Linux kernel commit 21c690a349ba ("mm: introduce slabobj_ext to
+        # support slab object extensions") (in v6.10) renamed
+        # MEMCG_DATA_OBJCGS to MEMCG_DATA_OBJEXTS; the bit is the same.
         self.slab_flag = const("MEMCG_DATA_OBJEXTS", "MEMCG_DATA_OBJCGS", default=1)
         self.kmem_flag = const("MEMCG_DATA_KMEM", default=2)
         self.flags_mask = const("__NR_MEMCG_DATA_FLAGS", default=4) - 1
@@ -544,9 +548,9 @@ class _MemcgResolver:
         self.cgroup_kn_off = prog.type("struct cgroup").member("kn").offset
         kn_t = prog.type("struct kernfs_node")
         self.kn_name_off = kn_t.member("name").offset
-        # struct kernfs_node.parent is named __parent in 7.x (see
-        # real-vmcores.md).
-        parent = "parent" if kn_t.has_member("parent") else "__parent"
+        # Linux kernel commit 633488947ef6 ("kernfs: Use RCU to access
+        # kernfs_node::parent.") (in v6.15) renamed parent to __parent.
+        parent = "__parent" if kn_t.has_member("__parent") else "parent"
         self.kn_parent_off = kn_t.member(parent).offset
 
     def _ptr(self, address: int) -> int:

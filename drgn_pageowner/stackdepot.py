@@ -25,11 +25,14 @@ from drgn_pageowner.progcache import program_cached
 
 __all__ = ("HandleGeometry", "StackDepot", "get_stack_depot")
 
-# DEPOT_STACK_ALIGN (STACK_ALLOC_ALIGN before v6.3) has been 4 in every
-# release: a record starts at pool + (offset << 4).
+# Linux kernel commit 424cafee4a9c ("lib/stackdepot: rename handle and pool
+# constants") (in v6.3) renamed STACK_ALLOC_ALIGN to DEPOT_STACK_ALIGN and
+# STACK_ALLOC_ORDER to DEPOT_POOL_ORDER; neither value has changed.
+# DEPOT_STACK_ALIGN has been 4 in every release: a record starts at pool +
+# (offset << 4).
 DEPOT_STACK_ALIGN = 4
-# DEPOT_POOL_ORDER (STACK_ALLOC_ORDER before v6.3) has been 2, four pages per
-# pool, in every release (read in 5.10, 6.1, 6.12 and 7.2).
+# DEPOT_POOL_ORDER has been 2, four pages per pool, in every release (read in
+# 5.10, 6.1, 6.12 and 7.2).
 DEPOT_POOL_ORDER = 2
 
 
