@@ -133,3 +133,51 @@ def compare(
         else:
             result.mismatched[pfn] = (k, o)
     return result
+
+
+#: at most this fraction of the records present in both texts may be excluded
+MAX_EXCLUDED = 0.02
+
+
+def kernel_text(name: str) -> str:
+    """The debugfs text the kernel of sample image ``name`` wrote at capture time."""
+    from drgn_pageowner.render.debugfs import ENCODING, ERRORS
+
+    from .conftest import sample
+
+    return sample(name).text("page_owner.txt").decode(ENCODING, ERRORS)
+
+
+def assert_matches_kernel(name: str, our_text: str) -> Comparison:
+    """
+    ``our_text`` against the kernel's own text of sample image ``name``: no
+    record differs but those :func:`compare` excludes (pages that changed
+    between the capture and the dump), and exclusions and PFNs present in
+    one text only stay within :data:`MAX_EXCLUDED` of the records.
+    """
+    from .conftest import capture_info, sample_program
+
+    prog = sample_program(name)
+    try:
+        workingset: Optional[int] = prog.constant("PG_workingset").value_()
+    except LookupError:
+        workingset = None
+    capture_pids = set(capture_info(name)["capture_pids"])
+    result = compare(kernel_text(name), our_text, capture_pids, workingset)
+    print(name, result.report())
+    for pfn, why in sorted(result.excluded.items()):
+        print(f"excluded PFN {pfn:#x}: {why}")
+    if result.mismatched:
+        pfn, (kernel, ours) = next(iter(result.mismatched.items()))
+        raise AssertionError(
+            f"{len(result.mismatched)} records differ; first PFN {pfn:#x}:\n"
+            f"--- kernel\n{kernel}--- ours\n{ours}"
+        )
+    assert result.both > 5000, result.report()
+    assert result.excluded_fraction <= MAX_EXCLUDED, result.report()
+    # PFNs present in only one text are pages that changed between the capture
+    # and the dump; they may not be more than the excluded budget either.
+    assert len(result.only_kernel) + len(result.only_ours) <= MAX_EXCLUDED * result.both, (
+        result.report()
+    )
+    return result

@@ -22,10 +22,9 @@ from drgn.commands import DEFAULT_COMMAND_NAMESPACE
 
 import drgn_pageowner.commands  # noqa: F401  (registers the commands)
 from drgn_pageowner import page_owner_text
-from drgn_pageowner.render.debugfs import ENCODING, ERRORS
 
-from .conftest import sample, sample_program, synthetic_kernel
-from .groundtruth import split_records
+from .conftest import sample_program, synthetic_kernel
+from .groundtruth import assert_matches_kernel, kernel_text, split_records
 
 
 def _run(prog, line: str) -> str:  # type: ignore[no-untyped-def]
@@ -59,11 +58,7 @@ def test_plugin_hook_registers_for_kernels_only() -> None:
 
 
 def test_page_owner_command_on_sample_matches_kernel() -> None:
-    prog = sample_program("6.12")
-    ours = split_records(_run(prog, "page_owner"))
-    kernel = split_records(sample("6.12").text("page_owner.txt").decode(ENCODING, ERRORS))
-    same = sum(ours.get(pfn) == block for pfn, block in kernel.items())
-    assert same >= 0.98 * len(kernel)
+    assert_matches_kernel("6.12", _run(sample_program("6.12"), "page_owner"))
 
 
 def test_page_owner_command_pipe_and_redirect(kernel, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -204,7 +199,7 @@ def test_page_by_every_address_form_on_sample() -> None:
     from drgn_pageowner.address import resolve_pfn
 
     prog = sample_program("6.12")
-    kernel = split_records(sample("6.12").text("page_owner.txt").decode(ENCODING, ERRORS))
+    kernel = split_records(kernel_text("6.12"))
     pfn = next(p for p, b in kernel.items() if "order 9," in b)
     page = pfn_to_page(prog, pfn)
     forms = [

@@ -8,18 +8,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from typing import Optional
 
 import pytest
 
 from drgn_pageowner import DecodeStats, page_owner_enabled, page_owner_text
 from drgn_pageowner.render.debugfs import ENCODING, ERRORS
 
-from .conftest import SAMPLE_NAMES, capture_info, sample, sample_program
-from .groundtruth import compare, split_records
-
-#: at most this fraction of the records present in both texts may be excluded
-MAX_EXCLUDED = 0.02
+from .conftest import SAMPLE_NAMES, sample, sample_program
+from .groundtruth import assert_matches_kernel, split_records
 
 _texts: dict = {}
 
@@ -33,10 +29,6 @@ def _our_text(name: str) -> str:
     return _texts[name]
 
 
-def _kernel_text(name: str) -> str:
-    return sample(name).text("page_owner.txt").decode(ENCODING, ERRORS)
-
-
 @pytest.mark.parametrize("name", SAMPLE_NAMES)
 def test_page_owner_enabled(name: str) -> None:
     assert page_owner_enabled(sample_program(name))
@@ -44,28 +36,7 @@ def test_page_owner_enabled(name: str) -> None:
 
 @pytest.mark.parametrize("name", SAMPLE_NAMES)
 def test_debugfs_text_matches_kernel(name: str) -> None:
-    info = capture_info(name)
-    capture_pids = set(info["capture_pids"])
-    prog = sample_program(name)
-    try:
-        workingset: Optional[int] = prog.constant("PG_workingset").value_()
-    except LookupError:
-        workingset = None
-    result = compare(_kernel_text(name), _our_text(name), capture_pids, workingset)
-    print(name, result.report())
-    for pfn, why in sorted(result.excluded.items()):
-        print(f"excluded PFN {pfn:#x}: {why}")
-    if result.mismatched:
-        pfn, (kernel, ours) = next(iter(result.mismatched.items()))
-        pytest.fail(
-            f"{len(result.mismatched)} records differ; first PFN {pfn:#x}:\n"
-            f"--- kernel\n{kernel}--- ours\n{ours}"
-        )
-    assert result.both > 5000
-    assert result.excluded_fraction <= MAX_EXCLUDED, result.report()
-    # PFNs present in only one text are pages that changed between the capture
-    # and the dump; they may not be more than the excluded budget either.
-    assert len(result.only_kernel) + len(result.only_ours) <= MAX_EXCLUDED * result.both, result.report()
+    assert_matches_kernel(name, _our_text(name))
 
 
 @pytest.mark.parametrize("name", SAMPLE_NAMES)

@@ -24,7 +24,7 @@ import pytest
 from drgn_pageowner.render.debugfs import ENCODING, ERRORS
 
 from .conftest import sample
-from .groundtruth import split_records
+from .groundtruth import kernel_text, split_records
 
 LIVE = Path(__file__).resolve().parent.parent / "vmcores" / "live"
 BOOT_TIMEOUT = 300
@@ -94,7 +94,7 @@ def test_live_dump_through_qmp(guest: Path) -> None:
     assert all(block.startswith("Page allocated via order ") for block in records.values())
     # The same kernel as the sample image: its early boot pages (pid 0,
     # register_early_stack) are the image's, but for the boot timestamps.
-    kernel = split_records(sample("6.12").text("page_owner.txt").decode(ENCODING, ERRORS))
+    kernel = split_records(kernel_text("6.12"))
     early = [pfn for pfn, block in kernel.items() if "register_early_stack" in block]
     assert early
     same = sum(_no_ts(records.get(pfn, "")) == _no_ts(kernel[pfn]) for pfn in early)
