@@ -141,15 +141,12 @@ class RowTexts:
         made = np.array([self.text_of(*row) for row in zip(*values)], dtype=object)
         if hashed:
             h = row_hash(rows)
-            known = self._hashes
-            pos = np.searchsorted(known, h)
+            pos, taken = sorted_find(self._hashes, h)
             # A hash taken by other values stays out of the table.
-            free = np.ones(len(h), dtype=bool)
-            inside = pos < len(known)
-            free[inside] = known[pos[inside]] != h[inside]
+            free = ~taken
             where = pos[free]
             assert self._values is not None
-            self._hashes = np.insert(known, where, h[free])
+            self._hashes = np.insert(self._hashes, where, h[free])
             self._values = [
                 np.insert(stored, where, r[free]) for stored, r in zip(self._values, rows)
             ]
