@@ -107,7 +107,8 @@ def _cmd_page_owner_page(prog: Program, name: str, args: argparse.Namespace, **k
         raise CommandError(str(e)) from None
 
 
-def _parse_sort(source: str) -> ParsedCommand[Sequence[str]]:
+def _parse_words(source: str) -> ParsedCommand[Sequence[str]]:
+    """The shell words of the line, parsed by the command itself (sort, the reports, %crash)."""
     return parse_shell_command(source)
 
 
@@ -116,7 +117,7 @@ def _parse_sort(source: str) -> ParsedCommand[Sequence[str]]:
     usage="**page_owner_sort** [*OPTIONS*] *OUTPUT*",
     long_description="The options of the kernel's tools/mm/page_owner_sort (see -h); the "
     "records come straight from kernel memory, so only OUTPUT is given.",
-    parse=_parse_sort,
+    parse=_parse_words,
 )
 def _cmd_page_owner_sort(prog: Program, name: str, args: Sequence[str], **kwargs: Any) -> int:
     argv = list(args)
@@ -158,13 +159,18 @@ def _report_command(subcommand: str, description: str) -> None:
         usage=f"**page_owner_{subcommand}** [*OPTIONS*] (see --help)",
         long_description=f"The same as 'drgn-pageowner {subcommand}' on this program; "
         "--help lists the options.",
-        parse=_parse_sort,
+        parse=_parse_words,
     )(func)
 
 
-_report_command("top", "pages per stack, process, module, allocator or memcg, most first")
-_report_command("freed", "freed pages: who allocated them, who freed them, when and with which stack")
-_report_command("overhead", "page_owner's own memory: page_ext arrays and the stack depot")
+#: the CLI reports offered as page_owner_SUBCOMMAND, with their descriptions
+_REPORTS = (
+    ("top", "pages per stack, process, module, allocator or memcg, most first"),
+    ("freed", "freed pages: who allocated them, who freed them, when and with which stack"),
+    ("overhead", "page_owner's own memory: page_ext arrays and the stack depot"),
+)
+for _subcommand, _description in _REPORTS:
+    _report_command(_subcommand, _description)
 
 
 #: the commands also offered in drgn's crash-compatible namespace
@@ -173,9 +179,7 @@ _CRASH_COMMANDS = (
     "page_owner_stacks",
     "page_owner_page",
     "page_owner_sort",
-    "page_owner_top",
-    "page_owner_freed",
-    "page_owner_overhead",
+    *(f"page_owner_{subcommand}" for subcommand, _ in _REPORTS),
 )
 
 
@@ -204,7 +208,7 @@ def _register_crash_commands() -> None:
                 description=f"the drgn-pageowner {command} command",
                 usage=f"**{command}** [*OPTIONS*] (see {command} --help)",
                 long_description=f"Runs drgn-pageowner's {command} command.",
-                parse=_parse_sort,
+                parse=_parse_words,
             )(forward)
         except Exception:  # pragma: no cover - private API changed
             return
