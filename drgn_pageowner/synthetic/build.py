@@ -49,6 +49,7 @@ from drgn import (
     TypeKind,
 )
 
+from drgn_pageowner.arrays import ragged_arange
 from drgn_pageowner.synthetic import tables
 from drgn_pageowner.synthetic.clayout import TypeBuilder
 from drgn_pageowner.synthetic.kallsyms import encode_kallsyms
@@ -738,10 +739,7 @@ class _Builder:
             pfn = recs["pfn"][a:b].astype(np.int64)
             if f.owner_on_every_subpage:
                 counts = np.int64(1) << recs["order"][a:b].astype(np.int64)
-                idx = np.repeat(ids, counts)
-                first = np.repeat(pfn - np.cumsum(counts) + counts, counts)
-                pfns = first + np.arange(len(idx), dtype=np.int64)
-                self.rec_map[self.cidx(pfns)] = idx
+                self.rec_map[self.cidx(ragged_arange(pfn, counts))] = np.repeat(ids, counts)
             else:
                 self.rec_map[self.cidx(pfn)] = ids
         # stack index -> handle (index -1 -> 0), looked up per read
