@@ -22,6 +22,7 @@ import numpy as np
 from drgn import FaultError, Program
 
 from drgn_pageowner.arrays import ragged_arange, sorted_find
+from drgn_pageowner.layout import vmcoreinfo
 from drgn_pageowner.progcache import program_cached
 
 __all__ = ("KernelSymbolizer", "get_symbolizer", "format_pS")
@@ -53,10 +54,7 @@ def format_pS(name: Optional[str], offset: int, size: int, module: Optional[str]
 
 
 def _vmcoreinfo_symbols(prog: Program) -> Dict[str, int]:
-    try:
-        text = prog["VMCOREINFO"].string_().decode("ascii", "replace")
-    except (KeyError, LookupError, FaultError):
-        return {}
+    text = vmcoreinfo(prog)
     return {m.group(1): int(m.group(2), 16) for m in re.finditer(r"^SYMBOL\(([^)]+)\)=([0-9a-fA-F]+)$", text, re.M)}
 
 

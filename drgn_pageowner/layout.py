@@ -161,7 +161,7 @@ def page_owner_built(prog: Program) -> bool:
 
     :param prog: the kernel program
     """
-    return _has_object(prog, "page_owner_inited")
+    return has_object(prog, "page_owner_inited")
 
 
 def _static_key_enabled(key: Object) -> bool:
@@ -241,12 +241,16 @@ def _read_int_object(prog: Program, name: str) -> Optional[int]:
         return None
 
 
-def _vmcoreinfo_number(prog: Program, name: str) -> Optional[int]:
+def vmcoreinfo(prog: Program) -> str:
+    """The kernel's VMCOREINFO note as text ("" if it cannot be read)."""
     try:
-        text = prog["VMCOREINFO"].string_().decode("ascii", "replace")
+        return prog["VMCOREINFO"].string_().decode("ascii", "replace")
     except (KeyError, LookupError, FaultError):
-        return None
-    match = re.search(rf"^NUMBER\({re.escape(name)}\)=(-?\d+)$", text, flags=re.M)
+        return ""
+
+
+def _vmcoreinfo_number(prog: Program, name: str) -> Optional[int]:
+    match = re.search(rf"^NUMBER\({re.escape(name)}\)=(-?\d+)$", vmcoreinfo(prog), flags=re.M)
     return int(match.group(1)) if match else None
 
 
@@ -276,9 +280,9 @@ def _pageblock_order(
     # CONFIG_TRANSPARENT_HUGEPAGE is set (see _thp_sets_pageblock_order()),
     # and MAX_PAGE_ORDER (MAX_ORDER - 1 before v6.4) otherwise.
     pmd_order = page_shift - 3  # a PMD maps PAGE_SIZE / 8 PTEs on 64-bit
-    if _has_object(prog, "hstates"):
+    if has_object(prog, "hstates"):
         return min(pmd_order, max_page_order)
-    if _has_object(prog, "transparent_hugepage_flags") and _thp_sets_pageblock_order(version):
+    if has_object(prog, "transparent_hugepage_flags") and _thp_sets_pageblock_order(version):
         return min(pmd_order, max_page_order)
     return max_page_order
 
@@ -292,7 +296,8 @@ def _thp_sets_pageblock_order(version: Tuple[int, int, int]) -> bool:
     return version >= (6, 10, 0)
 
 
-def _has_object(prog: Program, name: str) -> bool:
+def has_object(prog: Program, name: str) -> bool:
+    """Whether the program has an object or symbol called ``name``."""
     try:
         prog[name]
         return True

@@ -21,6 +21,7 @@ from drgn import FaultError, Program, TypeKind, offsetof, sizeof
 
 from drgn_pageowner.arrays import ragged_arange
 from drgn_pageowner.errors import UnsupportedLayoutError
+from drgn_pageowner.layout import has_object
 from drgn_pageowner.progcache import program_cached
 
 __all__ = ("HandleGeometry", "StackDepot", "get_stack_depot")
@@ -133,7 +134,7 @@ class StackDepot:
         # trie gives a big index that meaning; elsewhere it is just a bad
         # handle, refused like any other.
         self._max_pools: Optional[int] = None
-        if _has_symbol(prog, "stack_depot_trie_enabled"):
+        if has_object(prog, "stack_depot_trie_enabled"):
             try:
                 self._max_pools = int(prog["stack_max_pools"].value_())
             except (KeyError, LookupError, FaultError):
@@ -450,14 +451,6 @@ class StackDepot:
                 flat.extend(pcs)
                 ends[i] = len(flat)
         return starts, ends, np.array(flat, dtype=np.uint64)
-
-
-def _has_symbol(prog: Program, name: str) -> bool:
-    try:
-        prog[name]
-        return True
-    except (KeyError, LookupError):
-        return False
 
 
 def _trie_handle(handle: int) -> UnsupportedLayoutError:
