@@ -108,6 +108,11 @@ def make_filter(options: dict, state: str = "allocated") -> Filter:
     return Filter(state=options.get("state") or state, **values)
 
 
+def _limit(n: Optional[int], fmt: str) -> int:
+    """The rows of ``-n N``: as given, else :data:`DEFAULT_TOP` in text and all (0) otherwise."""
+    return n if n is not None else (DEFAULT_TOP if fmt == "text" else 0)
+
+
 def _page_size(prog: Program) -> int:
     return 1 << get_layout(prog).page_shift
 
@@ -172,7 +177,7 @@ def top(target: Target, by: str, n: Optional[int], threshold: int, fmt: str,
         page_size = _page_size(prog)
         stats = DecodeStats()
         _, batches = _batches(prog, flt, stats)
-        limit = n if n is not None else (DEFAULT_TOP if fmt == "text" else 0)
+        limit = _limit(n, fmt)
         if fmt in ("folded", "svg"):
             kept = list(batches)
             if limit or threshold:
@@ -321,7 +326,7 @@ def diff_command(target: Target, old: str, new: str, by: str, functions: bool,
         # a differential flame graph needs the unchanged stacks too
         keep = unchanged or fmt == "folded"
         result = diff(aggs[0], aggs[1], functions=functions, unchanged=keep)
-        limit = n if n is not None else (DEFAULT_TOP if fmt == "text" else 0)
+        limit = _limit(n, fmt)
         result = result.top(limit, threshold)
         if fmt == "folded":
             merged: Dict[str, List[int]] = {}
