@@ -15,7 +15,7 @@ kernel's bytes, whatever they are.
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence
+from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, TypeVar
 
 import numpy as np
 
@@ -34,10 +34,16 @@ _GFP_MOVABLE_MASK = 0x18
 _GFP_MOVABLE_SHIFT = 3
 
 
-def gfp_migratetype(gfp: int, info: KernelInfo) -> int:
-    """``gfp_migratetype()`` (``gfpflags_to_migratetype()`` before v5.1)."""
+_Gfp = TypeVar("_Gfp", int, np.ndarray)
+
+
+def gfp_migratetype(gfp: _Gfp, info: KernelInfo) -> _Gfp:
+    """``gfp_migratetype()`` of one gfp mask, or of each of an integer array of them."""
+    # Linux kernel commit 01c0bfe061f3 ("mm: rename gfpflags_to_migratetype to
+    # gfp_migratetype for same convention") (in v5.8) renamed it from
+    # gfpflags_to_migratetype(); the computation is unchanged.
     if info.page_group_by_mobility_disabled:
-        return 0
+        return gfp & 0
     return (gfp & _GFP_MOVABLE_MASK) >> _GFP_MOVABLE_SHIFT
 
 
@@ -183,10 +189,7 @@ class DebugfsRenderer:
                 columns += [[" ns, free_ts "] * n, list(map(str, col("free_ts_nsec").tolist()))]
             columns.append([" ns\nPFN "] * n)
         columns.append(list(map(("0x%x" if fmt.pfn_hex else "%d").__mod__, pfn.tolist())))
-        if info.page_group_by_mobility_disabled:
-            gfp_mt = np.zeros(n, dtype=np.int64)
-        else:
-            gfp_mt = (gfp & _GFP_MOVABLE_MASK) >> _GFP_MOVABLE_SHIFT
+        gfp_mt = gfp_migratetype(gfp, info)
         block = pfn >> info.pageblock_order
         pb_mt = recs["pageblock_mt"].astype(np.int64)
         flags = recs["page_flags"]
