@@ -134,6 +134,8 @@ def _cmd_page_owner_sort(prog: Program, name: str, args: Sequence[str], **kwargs
 def _run_cli_command(prog: Program, name: str, subcommand: str, args: Sequence[str]) -> int:
     """Run a drgn-pageowner CLI subcommand on ``prog`` (the reports)."""
     # Imported here: click is only loaded when a report command runs.
+    import click
+
     from drgn_pageowner.cli import main
     from drgn_pageowner.cli_common import Target
 
@@ -143,7 +145,7 @@ def _run_cli_command(prog: Program, name: str, subcommand: str, args: Sequence[s
         command.main(args=list(args), obj=target, prog_name=name, standalone_mode=False)
     except SystemExit as e:
         return int(e.code or 0)
-    except Exception as e:  # click usage errors
+    except click.ClickException as e:  # usage errors
         raise CommandError(str(e)) from None
     return 0
 
