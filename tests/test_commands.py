@@ -9,12 +9,15 @@ the synthetic kernel's description.
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Dict, List
 
 import pytest
 from click.testing import CliRunner
@@ -23,7 +26,7 @@ from drgn.commands import DEFAULT_COMMAND_NAMESPACE
 import drgn_pageowner.commands  # noqa: F401  (registers the commands)
 from drgn_pageowner import page_owner_text
 
-from .conftest import sample_program, synthetic_kernel
+from .conftest import capture_info, sample_program, synthetic_kernel
 from .groundtruth import assert_matches_kernel, kernel_text, split_records
 
 
@@ -105,6 +108,108 @@ def test_page_owner_sort_command(kernel, tmp_path: Path) -> None:  # type: ignor
     assert out.read_bytes().startswith(b"1 times, ")
 
 
+class Text612:
+    """Facts of the 6.12 sample's debugfs text (proven against the kernel's own in test_e2e_samples)."""
+
+    def __init__(self) -> None:
+        self.blocks = split_records(page_owner_text(sample_program("6.12")))
+        self.orders = {p: int(re.search(r" order (\d+),", b).group(1))  # type: ignore[union-attr]
+                       for p, b in self.blocks.items()}
+        self.pages_by_stack: Dict[str, int] = {}
+        for pfn, block in self.blocks.items():
+            stack = "".join(line + "\n" for line in block.split("\n") if line.startswith(" "))
+            self.pages_by_stack[stack] = self.pages_by_stack.get(stack, 0) + (1 << self.orders[pfn])
+        self.pages = sum(1 << o for o in self.orders.values())
+
+
+def _stack_counts(out: str) -> Dict[str, int]:
+    """``stacks`` output: frames (or handle line) -> nr_base_pages."""
+    counts: Dict[str, int] = {}
+    for block in out.split("\n\n"):
+        if block:
+            *frames, last = block.split("\n")
+            assert last.startswith("nr_base_pages: "), block
+            counts["".join(f + "\n" for f in frames)] = int(last.split()[1])
+    return counts
+
+
+def _table_first_column(out: str) -> List[int]:
+    """The numbers in the first column of a boxed table (one per row)."""
+    cells = [line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│")]
+    return [int(c) for c in cells if c.isdigit()]
+
+
+def _check_cli_output(args: List[str], out: str, text: Text612) -> None:
+    if args == ["dump"]:
+        assert_matches_kernel("6.12", out)
+    elif args == ["dump", "--format", "json"]:
+        rows = [json.loads(line) for line in out.splitlines()]
+        assert [(r["pfn"], r["order"]) for r in rows] == list(text.orders.items())
+    elif args == ["dump", "--format", "folded"]:
+        # one line per stack, root first; the counts are pages
+        assert sum(int(line.rsplit(" ", 1)[1]) for line in out.splitlines()) == text.pages
+    elif args == ["stacks"]:
+        from drgn_pageowner.render.stacks import render_stacks
+        from drgn_pageowner.stacklist import read_stack_list
+
+        # the depot's stack list, as test_e2e_samples compares with show_stacks
+        assert out == "".join(render_stacks(read_stack_list(sample_program("6.12"))))
+    elif args == ["stacks", "--from-records"]:
+        assert _stack_counts(out) == text.pages_by_stack
+    elif args == ["stacks", "--handles"]:
+        counts = _stack_counts(out)
+        assert all(re.fullmatch(r"handle: \d+\n", h) for h in counts)
+        listed = _stack_counts(_cli_in_process(["stacks"]))
+        assert list(counts.values()) == list(listed.values())
+    elif args[0] == "page":
+        # the kernel's text has no record at PFN 0x1000
+        assert 0x1000 not in text.blocks
+        if "json" in args:
+            row = json.loads(out)
+            assert (row["pfn"], row["allocated"], row["stack"]) == (0x1000, False, None)
+        else:
+            assert out.startswith("page_owner info is not present (never set?)\nPFN 0x1000 ")
+    elif args == ["top", "--by", "stack", "-n", "3"]:
+        assert _table_first_column(out) == sorted(text.pages_by_stack.values(), reverse=True)[:3]
+    elif args == ["top", "--by", "module", "-f", "csv"]:
+        rows = list(csv.DictReader(io.StringIO(out)))
+        assert sum(int(r["pages"]) for r in rows) == text.pages
+        assert sum(int(r["records"]) for r in rows) == len(text.blocks)
+    elif args == ["top", "--by", "stack", "-f", "svg"]:
+        assert out.startswith("<?xml ") and out.rstrip().endswith("</svg>")
+        assert f"<title>all ({text.pages} pages, {text.pages * 4096} bytes, 100.00%)</title>" in out
+    elif args == ["freed", "-n", "3"]:
+        pfns = _table_first_column(out)
+        # freed pages are the ones the debugfs text leaves out
+        assert len(pfns) == 3 and not set(pfns) & set(text.blocks)
+    elif args == ["overhead"]:
+        # the guest had 256 MiB (capture.json): one page_ext entry per 4 KiB page
+        assert capture_info("6.12")["guest"]["memory"] == "256M"
+        assert re.search(r"^pages with a page_ext entry +65536 +268435456$", out, re.M), out
+    else:
+        raise AssertionError(f"no expected output for {args}")
+
+
+def _cli_in_process(args: List[str]) -> str:
+    """The CLI in this process on the session's 6.12 Program."""
+    import drgn_pageowner.cli as cli_module
+
+    def opener(**target: object):  # type: ignore[no-untyped-def]
+        assert target["sample"] == "6.12" and not target["core"], target
+        return sample_program("6.12")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cli_module, "open_target", opener)
+        result = CliRunner().invoke(cli_module.main, ["-q", "--sample", "6.12", *args])
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def text612() -> Text612:
+    return Text612()
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -123,18 +228,9 @@ def test_page_owner_sort_command(kernel, tmp_path: Path) -> None:  # type: ignor
         ["overhead"],
     ],
 )
-def test_cli_subcommands_on_sample(args: list, monkeypatch: pytest.MonkeyPatch) -> None:
-    """In process on the session's 6.12 Program (the module entry runs in the sort test below)."""
-    import drgn_pageowner.cli as cli_module
-
-    def opener(**target: object):  # type: ignore[no-untyped-def]
-        assert target["sample"] == "6.12" and not target["core"], target
-        return sample_program("6.12")
-
-    monkeypatch.setattr(cli_module, "open_target", opener)
-    result = CliRunner().invoke(cli_module.main, ["-q", "--sample", "6.12", *args])
-    assert result.exit_code == 0, (result.output, result.exception)
-    assert result.stdout
+def test_cli_subcommands_on_sample(args: List[str], text612: Text612) -> None:
+    """In process (the module entry runs in the sort test below); exit 0 and the expected output."""
+    _check_cli_output(args, _cli_in_process(args), text612)
 
 
 def test_cli_sort_from_dump_equals_sort_from_text(tmp_path: Path) -> None:
