@@ -94,29 +94,18 @@ class DebugfsRenderer:
     def _reason(self, reason: int) -> str:
         return name_or_null(self._reasons, reason)
 
-    def _header_prefix(self, order: int, gfp: int, pid: int, tgid: int, comm: str) -> str:
-        """The "Page allocated via ..." line up to its timestamp."""
-        fmt = self.fmt
-        line = f"Page allocated via order {order}, mask {self._gfp(gfp)}"
-        if fmt.tgid_comm:
-            line += f", pid {pid}, tgid {tgid} ({comm})"
-        elif fmt.pid:
-            line += f", pid {pid}"
-        return line
-
     def _head(self, order: int, gfp: int, pid: int = 0, tgid: int = 0, comm: bytes = b"") -> str:
-        """The header up to its timestamp's value (or, without one, to the PFN's)."""
-        prefix = self._header_prefix(order, gfp, pid, tgid, comm_text(comm))
-        return prefix + (", ts " if self.fmt.pid else "\nPFN ")
-
-    def header(self, order: int, gfp: int, pid: int, tgid: int, comm: str, ts: int, free_ts: int) -> str:
-        """The "Page allocated via ..." line."""
-        line = self._header_prefix(order, gfp, pid, tgid, comm)
+        """
+        The "Page allocated via ..." line up to its timestamp's value (or,
+        without one, to the PFN's): ``pid``, ``tgid`` and ``comm`` are passed
+        only as far as the kernel prints them.
+        """
+        line = f"Page allocated via order {order}, mask {self._gfp(gfp)}"
+        if self.fmt.tgid_comm:
+            return line + f", pid {pid}, tgid {tgid} ({comm_text(comm)}), ts "
         if self.fmt.pid:
-            line += f", ts {ts} ns"
-        if self.fmt.free_ts:
-            line += f", free_ts {free_ts} ns"
-        return line + "\n"
+            return line + f", pid {pid}, ts "
+        return line + "\nPFN "
 
     def _pfn_rest(self, gfp_mt: int, block: int, pageblock_mt: int, page_flags: int) -> str:
         """The PFN line after the PFN."""
