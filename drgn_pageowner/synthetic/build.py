@@ -191,6 +191,23 @@ def _same(values: Any) -> Any:
     return values
 
 
+def _record_rows(idx: np.ndarray) -> Optional[Tuple[Any, Any]]:
+    """
+    ``(at, rows)`` for ``idx``, the ``rec_map`` entries of consecutive pages:
+    the pages that have a record and the records' rows, or None if none has.
+    Where every page is a record of its own, in record order (order 0, in PFN
+    order), both are slices, to replace the gathers and scatters.
+    """
+    at = np.nonzero(idx >= 0)[0]
+    if not len(at):
+        return None
+    r = idx[at]
+    n = len(idx)
+    if len(at) == n and int(r[-1]) - int(r[0]) == n - 1 and bool((np.diff(r) == 1).all()):
+        return slice(None), slice(int(r[0]), int(r[0]) + n)
+    return at, r
+
+
 def _return_free_memory() -> None:
     """
     Give the C heap's free memory back to the system (glibc's malloc_trim()):
@@ -877,14 +894,9 @@ class _Builder:
         flags[~inr] |= np.uint64(1 << self.pg["PG_reserved"])
         arr["mapcount"] = 0xFFFFFFFF
         arr["refcount"][~inr] = 1
-        has_mask = idx >= 0
-        if has_mask.any():
-            hidx = np.nonzero(has_mask)[0]
-            r = idx[hidx]
-            # Every page a record of its own: slices instead of gathers.
-            dense = len(r) == n and int(r[-1]) - int(r[0]) == n - 1 and bool((np.diff(r) == 1).all())
-            rows: Any = slice(int(r[0]), int(r[0]) + n) if dense else r
-            has: Any = slice(None) if dense else hidx
+        found = _record_rows(idx)
+        if found is not None:
+            has, rows = found
             recs = self.recs
             hp = pfns[has]
             rpfn = recs["pfn"][rows].astype(np.int64)
@@ -933,16 +945,11 @@ class _Builder:
         arr = np.zeros(n, dtype=self.ext_dtype)
         c0 = int(self.cidx(np.array([pfn0]))[0])
         idx = self.rec_map[c0 : c0 + n]
-        has = np.nonzero(idx >= 0)[0]
-        if len(has) == 0:
+        found = _record_rows(idx)
+        if found is None:
             return arr
-        r = idx[has]
+        at, rows = found
         recs = self.recs
-        # Where every page is a record of its own (order 0, in PFN order),
-        # slices replace the gathers and scatters.
-        dense = len(has) == n and int(r[-1]) - int(r[0]) == n - 1 and bool((np.diff(r) == 1).all())
-        rows: Any = slice(int(r[0]), int(r[0]) + n) if dense else r
-        at: Any = slice(None) if dense else has
         alloc_all = recs.constant("allocated")
         alloc = recs["allocated"][rows]
         owner = np.uint64(self.bit_owner)
