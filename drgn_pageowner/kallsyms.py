@@ -15,7 +15,6 @@ kallsyms' (``ret_from_fork`` is 0x2a in ELF and 0x30 in kallsyms).
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -93,13 +92,10 @@ class KernelSymbolizer:
         self._bounds = {name: addr[name] or 0 for name in _BOUNDS}
         self._cache: Dict[int, str] = {}
         self._names: Dict[int, str] = {}
-        self._uniq_np: Optional[np.ndarray] = None
-        self._first_np: Optional[np.ndarray] = None
         #: addresses sprint_array() has formatted (sorted) and their texts
         self._seen = (np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=object))
-        self._tokens_np: Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]] = None
-        self._names_np = np.zeros(0, dtype=np.uint8)
-        self._offsets_np = np.zeros(0, dtype=np.int64)
+        #: kallsyms_names and the offset of each entry in it, read on first use
+        self._name_table: Optional[Tuple[np.ndarray, np.ndarray]] = None
         self._module_symbolizer: Optional["_ModuleSymbols"] = None
         if not self.available:
             self.addresses = np.zeros(0, dtype=np.uint64)
@@ -108,18 +104,19 @@ class KernelSymbolizer:
         index = np.frombuffer(prog.read(addr["kallsyms_token_index"], 512), dtype="<u2")
         table_len = int(index.max()) + 256
         table = prog.read(addr["kallsyms_token_table"], table_len)
-        self._tokens = [table[i : table.index(b"\0", i)] for i in index.tolist()]
+        tokens = [table[i : table.index(b"\0", i)] for i in index.tolist()]
+        self._token_len = np.array([len(t) for t in tokens], dtype=np.int64)
+        self._token_start = np.cumsum(self._token_len) - self._token_len
+        self._token_bytes = np.frombuffer(b"".join(tokens), dtype=np.uint8)
         self.addresses = self._read_addresses(prog, addr)
         # Unique addresses (sorted, as kallsyms is) and, for each, the index of
         # its first alias: get_symbol_pos() walks back to the first alias.
-        uniq, first = np.unique(self.addresses, return_index=True)
-        self._uniq = uniq.tolist()
-        self._first = first.tolist()
-        self._offsets_of_names: Optional[List[int]] = None
-        self._names_raw = b""
-        last_type = self._symbol_type(self.num_syms - 1)
-        # Whether CONFIG_KALLSYMS_ALL is set: data symbols sort last.
-        self.kallsyms_all = last_type in "bBdDrRvV"
+        self._uniq, first = np.unique(self.addresses, return_index=True)
+        self._first = first.astype(np.int64)
+        # Whether CONFIG_KALLSYMS_ALL is set: data symbols sort last (the
+        # first character of an expanded name is its type).
+        last_type = self._expand_many([self.num_syms - 1])[0][:1]
+        self.kallsyms_all = bool(last_type) and last_type in "bBdDrRvV"
         # Every kernel has these; a reduced (synthetic) symbol table may not.
         last = int(self.addresses.max()) if len(self.addresses) else 0
         if not self._bounds["_stext"]:
@@ -158,9 +155,10 @@ class KernelSymbolizer:
                 to_boundary = 4096 - (address % 4096)
                 size = to_boundary if size > to_boundary else size // 2
 
-    def _ensure_offsets(self) -> List[int]:
-        if self._offsets_of_names is not None:
-            return self._offsets_of_names
+    def _names_and_offsets(self) -> Tuple[np.ndarray, np.ndarray]:
+        """``kallsyms_names`` and the offset of each entry in it (read once)."""
+        if self._name_table is not None:
+            return self._name_table
         chunk = 1 << 18
         raw = bytearray()
         offsets: List[int] = []
@@ -180,36 +178,20 @@ class KernelSymbolizer:
                 off += 1 + length
         while off > len(raw):
             raw += self._read_some(self._names_addr + len(raw), chunk)
-        self._names_raw = bytes(raw)
-        self._offsets_of_names = offsets
-        return offsets
-
-    def _expand(self, index: int) -> bytes:
-        offsets = self._ensure_offsets()
-        raw = self._names_raw
-        off = offsets[index]
-        length = raw[off]
-        off += 1
-        if length & 0x80:
-            length = (length & 0x7F) | (raw[off] << 7)
-            off += 1
-        return b"".join(map(self._tokens.__getitem__, raw[off : off + length]))
+        self._name_table = (
+            np.frombuffer(bytes(raw), dtype=np.uint8),
+            np.array(offsets, dtype=np.int64),
+        )
+        return self._name_table
 
     def _expand_many(self, indices: List[int]) -> List[str]:
-        """Names (without type letter) of many kallsyms entries, expanded with array operations."""
-        offsets = self._ensure_offsets()
-        if self._tokens_np is None:
-            lengths = np.array([len(t) for t in self._tokens], dtype=np.int64)
-            self._tokens_np = (
-                np.frombuffer(b"".join(self._tokens), dtype=np.uint8),
-                np.cumsum(lengths) - lengths,
-                lengths,
-            )
-            self._names_np = np.frombuffer(self._names_raw, dtype=np.uint8)
-            self._offsets_np = np.array(offsets, dtype=np.int64)
-        tok_flat, tok_start, tok_len = self._tokens_np
-        raw = self._names_np
-        off = self._offsets_np[np.asarray(indices, dtype=np.int64)]
+        """
+        Expanded names of many kallsyms entries (type character first),
+        with array operations.
+        """
+        raw, offsets = self._names_and_offsets()
+        tok_flat, tok_start, tok_len = self._token_bytes, self._token_start, self._token_len
+        off = offsets[np.asarray(indices, dtype=np.int64)]
         first = raw[off].astype(np.int64)
         big = (first & 0x80) != 0
         # Linux kernel commit 73bbb94466fd ("kallsyms: support "big" kernel
@@ -224,50 +206,46 @@ class KernelSymbolizer:
         # One character per byte ("replace" too), so byte offsets are
         # character offsets.
         text = expanded.tobytes().decode("ascii", "replace")
-        return [text[end - n + 1 : end] for end, n in zip(ends, name_len.tolist())]
-
-    def _symbol_type(self, index: int) -> str:
-        expanded = self._expand(index)
-        return chr(expanded[0]) if expanded else "?"
+        return [text[end - n : end] for end, n in zip(ends, name_len.tolist())]
 
     def symbol_name(self, index: int) -> str:
         """Name of kallsyms entry ``index`` (without its type character)."""
-        try:
-            return self._names[index]
-        except KeyError:
-            name = self._expand(index)[1:].decode("ascii", "replace")
-            self._names[index] = name
-            return name
+        return self._symbol_names([index])[0]
 
     def _symbol_names(self, indices: List[int]) -> List[str]:
         """:meth:`symbol_name` of many entries (the new ones expanded at once)."""
         cache = self._names
         todo = [i for i in indices if i not in cache]
         if todo:
-            cache.update(zip(todo, self._expand_many(todo)))
+            cache.update(zip(todo, (name[1:] for name in self._expand_many(todo))))
         return [cache[i] for i in indices]
 
-    def _is_ksym_addr(self, addr: int) -> bool:
-        b = self._bounds
-        if self.kallsyms_all:
-            return b["_stext"] <= addr < b["_end"]
-        return b["_stext"] <= addr < b["_etext"] or b["_sinittext"] <= addr < b["_einittext"]
+    def _kernel_symbols(self, addrs: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """
+        ``get_symbol_pos()`` of core kernel addresses.
 
-    def _at(self, pos: int, addr: int) -> Tuple[str, int, int, Optional[str]]:
-        """``get_symbol_pos()`` for the unique address at ``pos``: name, offset, size."""
-        start = self._uniq[pos]
-        if pos + 1 < len(self._uniq):
-            end = self._uniq[pos + 1]
+        :return: ``(ok, index, offset, size)``: whether each address is a
+            core kernel one kallsyms resolves, the kallsyms entry of its
+            symbol, and the offset and size ``%pS`` prints
+        """
+        uniq = self._uniq
+        b = {k: np.uint64(v) for k, v in self._bounds.items()}
+        in_init = (addrs >= b["_sinittext"]) & (addrs < b["_einittext"])
+        # No next symbol: the size runs to the end of the section holding
+        # the address.
+        if self.kallsyms_all:
+            ok = (addrs >= b["_stext"]) & (addrs < b["_end"])
+            section_end = np.where(in_init, b["_einittext"], b["_end"]).astype(np.uint64)
         else:
-            # No next symbol: the end of the section holding the address.
-            b = self._bounds
-            if b["_sinittext"] <= addr < b["_einittext"]:
-                end = b["_einittext"]
-            elif self.kallsyms_all:
-                end = b["_end"]
-            else:
-                end = b["_etext"]
-        return (self.symbol_name(self._first[pos]), addr - start, end - start, None)
+            ok = ((addrs >= b["_stext"]) & (addrs < b["_etext"])) | in_init
+            section_end = np.where(in_init, b["_einittext"], b["_etext"]).astype(np.uint64)
+        pos = np.searchsorted(uniq, addrs, side="right").astype(np.int64) - 1
+        ok &= pos >= 0
+        pos = np.maximum(pos, 0)
+        start = uniq[pos]
+        nxt = np.minimum(pos + 1, len(uniq) - 1)
+        end = np.where(pos + 1 < len(uniq), uniq[nxt], section_end)
+        return ok, self._first[pos], addrs - start, end - start
 
     def lookup(self, addr: int) -> Optional[Tuple[str, int, int, Optional[str]]]:
         """
@@ -275,10 +253,10 @@ class KernelSymbolizer:
 
         :return: ``(name, offset, size, module)`` or None if nothing matches
         """
-        if self.available and self._uniq and self._is_ksym_addr(addr):
-            pos = bisect_right(self._uniq, addr) - 1
-            if pos >= 0:
-                return self._at(pos, addr)
+        if self.available and len(self._uniq):
+            ok, index, offset, size = self._kernel_symbols(np.array([addr], dtype=np.uint64))
+            if ok[0]:
+                return (self.symbol_name(int(index[0])), int(offset[0]), int(size[0]), None)
         if not self.available:
             # No kallsyms tables could be located (a kernel without
             # CONFIG_KALLSYMS, or a reduced symbol table): fall back to the
@@ -323,34 +301,16 @@ class KernelSymbolizer:
 
     def _sprint_kernel(self, addrs: np.ndarray) -> List[Optional[str]]:
         """``%pS`` of core kernel addresses; None for any other address."""
-        if not (self.available and self._uniq):
+        if not (self.available and len(self._uniq)):
             return [None] * len(addrs)
-        if self._uniq_np is None:
-            self._uniq_np = np.array(self._uniq, dtype=np.uint64)
-        uniq = self._uniq_np
-        if self._first_np is None:
-            self._first_np = np.asarray(self._first, dtype=np.int64)
-        b = {k: np.uint64(v) for k, v in self._bounds.items()}
-        in_init = (addrs >= b["_sinittext"]) & (addrs < b["_einittext"])
-        if self.kallsyms_all:
-            ok = (addrs >= b["_stext"]) & (addrs < b["_end"])
-            section_end = np.where(in_init, b["_einittext"], b["_end"]).astype(np.uint64)
-        else:
-            ok = ((addrs >= b["_stext"]) & (addrs < b["_etext"])) | in_init
-            section_end = np.where(in_init, b["_einittext"], b["_etext"]).astype(np.uint64)
-        pos = np.searchsorted(uniq, addrs, side="right").astype(np.int64) - 1
-        ok &= pos >= 0
-        pos = np.maximum(pos, 0)
-        start = uniq[pos]
-        nxt = np.minimum(pos + 1, len(uniq) - 1)
-        end = np.where(pos + 1 < len(uniq), uniq[nxt], section_end)
-        offset = (addrs - start).tolist()
-        size = (end - start).tolist()
-        first, which = np.unique(self._first_np[pos], return_inverse=True)
+        ok, index, offset, size = self._kernel_symbols(addrs)
+        first, which = np.unique(index, return_inverse=True)
         names = np.array(self._symbol_names(first.tolist()), dtype=object)
         return [
             f"{n}+0x{o:x}/0x{z:x}" if k else None
-            for n, o, z, k in zip(names[which.reshape(-1)].tolist(), offset, size, ok.tolist())
+            for n, o, z, k in zip(
+                names[which.reshape(-1)].tolist(), offset.tolist(), size.tolist(), ok.tolist()
+            )
         ]
 
     def sprint_symbol(self, addr: int) -> str:
