@@ -132,10 +132,9 @@ class DebugfsRenderer:
         names = recs.dtype.names or ()
         tails = np.full(len(recs), "\n", dtype=object)
         if self.fmt.memcg and "memcg_data" in names:
-            empty = MemcgInfo(0, False, False, None, False, "")
-
             def memcg_lines(value: int) -> str:
-                return memcgs.get(value, empty).lines + "\n" if value else "\n"
+                memcg = memcgs.get(value) if value else None
+                return (memcg.lines if memcg is not None else "") + "\n"
 
             tails = np.array(by_value(recs["memcg_data"], memcg_lines), dtype=object)
         if "last_migrate_reason" in names:
