@@ -125,13 +125,12 @@ def populate(
         sel = heads[(kind == 2) & (tsel == t)]
         if not len(sel):
             continue
-        if isrec.all() and len(templates) == 1:
-            # "full": whole blocks of records, no free pages
-            rec_pfn.append((sel[:, None] + offs[None, :]).reshape(-1))
-            rec_order.append(np.tile(ords, len(sel)))
-            continue
         pf = (sel[:, None] + offs[None, :]).reshape(-1)
         od = np.tile(ords, len(sel))
+        if isrec.all():  # no free pages ("full"): nothing to split
+            rec_pfn.append(pf)
+            rec_order.append(od)
+            continue
         rr = np.tile(isrec, len(sel))
         rec_pfn.append(pf[rr])
         rec_order.append(od[rr])
