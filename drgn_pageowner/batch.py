@@ -36,15 +36,11 @@ and the output folder at the same paths as the client.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import hashlib
 import json
-import lzma
 import multiprocessing
 import os
 import re
-import shutil
 import time
-import uuid
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -70,6 +66,7 @@ from drgn_pageowner.reports import (
     filter_batches,
 )
 from drgn_pageowner.reports.aggregate import key_cells
+from drgn_pageowner.target import plain_vmlinux
 
 __all__ = (
     "REPORTS",
@@ -372,40 +369,6 @@ def unique_names(specs: Sequence[DumpSpec]) -> List[DumpSpec]:
         used.add(name)
         out.append(replace(spec, name=name))
     return out
-
-
-def plain_vmlinux(path: str) -> str:
-    """
-    ``path`` itself, or for ``*.xz`` its decompressed copy in
-    ``$XDG_CACHE_HOME/drgn-pageowner`` (made once, shared with
-    :class:`~drgn_pageowner.target.Sample`; safe when several workers ask for
-    the same file at the same time).
-    """
-    if not path.endswith(".xz"):
-        return path
-    packed = Path(path)
-    try:
-        stat = packed.stat()
-    except OSError as e:
-        raise TargetError(f"the debug info file {path} cannot be read: {e.strerror}") from None
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "drgn-pageowner"
-    key = hashlib.sha256(
-        f"{packed.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()
-    ).hexdigest()[:16]
-    # FOLDER-NAME-KEY: for vmcores/NAME/vmlinux.xz the very file --sample NAME uses
-    out = cache / f"{packed.resolve().parent.name}-{packed.name[: -len('.xz')]}-{key}"
-    if out.exists():
-        return str(out)
-    tmp = cache / f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-        with lzma.open(packed) as src, open(tmp, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-        os.replace(tmp, out)
-    except (OSError, lzma.LZMAError, EOFError) as e:
-        tmp.unlink(missing_ok=True)
-        raise TargetError(f"{path} could not be decompressed: {e}") from None
-    return str(out)
 
 
 # ---------------------------------------------------------------------------

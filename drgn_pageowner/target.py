@@ -15,6 +15,7 @@ import hashlib
 import lzma
 import os
 import shutil
+import uuid
 from pathlib import Path
 from typing import List, Optional, Sequence
 
@@ -31,6 +32,7 @@ __all__ = (
     "sample_dir",
     "list_samples",
     "Sample",
+    "plain_vmlinux",
 )
 
 
@@ -122,6 +124,40 @@ def open_qemu(socket: str, vmlinux: Sequence[str] = ()) -> Program:
     return prog
 
 
+def plain_vmlinux(path: str) -> str:
+    """
+    ``path`` itself, or for ``*.xz`` its decompressed copy in
+    ``$XDG_CACHE_HOME/drgn-pageowner`` (made once; safe when several workers
+    ask for the same file at the same time). :class:`Sample` and the batch
+    dumps' vmlinux files both come from here.
+    """
+    if not path.endswith(".xz"):
+        return path
+    packed = Path(path)
+    try:
+        stat = packed.stat()
+    except OSError as e:
+        raise TargetError(f"the debug info file {path} cannot be read: {e.strerror}") from None
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "drgn-pageowner"
+    key = hashlib.sha256(
+        f"{packed.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()
+    ).hexdigest()[:16]
+    # FOLDER-NAME-KEY (for vmcores/NAME/vmlinux.xz: NAME-vmlinux-KEY)
+    out = cache / f"{packed.resolve().parent.name}-{packed.name[: -len('.xz')]}-{key}"
+    if out.exists():
+        return str(out)
+    tmp = cache / f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        with lzma.open(packed) as src, open(tmp, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        os.replace(tmp, out)
+    except (OSError, lzma.LZMAError, EOFError) as e:
+        tmp.unlink(missing_ok=True)
+        raise TargetError(f"{path} could not be decompressed: {e}") from None
+    return str(out)
+
+
 def sample_dir() -> Path:
     """
     Where the bundled sample images live: ``$DRGN_PAGEOWNER_VMCORES``, or the
@@ -154,17 +190,7 @@ class Sample:
         packed = self.path / (name + ".xz")
         if not packed.exists():
             raise TargetError(f"the sample {self.name} has no {name} in {self.path}")
-        cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "drgn-pageowner"
-        stat = packed.stat()
-        key = hashlib.sha256(f"{packed}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
-        out = cache / f"{self.name}-{name}-{key}"
-        if not out.exists():
-            cache.mkdir(parents=True, exist_ok=True)
-            tmp = out.with_suffix(".tmp")
-            with lzma.open(packed) as src, open(tmp, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-            tmp.rename(out)
-        return out
+        return Path(plain_vmlinux(str(packed)))
 
     @property
     def vmlinux(self) -> Path:
