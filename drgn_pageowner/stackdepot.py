@@ -50,7 +50,8 @@ class HandleGeometry:
     #: valid bit from handles" (in v6.8) removed it
     valid_shift: Optional[int]
 
-    def split(self, handle: int) -> Tuple[int, int]:
+    def split(self, handle: Any) -> Tuple[Any, Any]:
+        """(stored pool index, offset) of a handle, or of each of a ``uint64`` array."""
         index = (handle >> self.index_shift) & ((1 << self.index_bits) - 1)
         offset = (handle >> self.offset_shift) & ((1 << self.offset_bits) - 1)
         return index, offset
@@ -400,9 +401,7 @@ class StackDepot:
         """
         h = np.asarray(handles, dtype=np.uint64)
         n = len(h)
-        g = self.geometry
-        stored_index = ((h >> np.uint64(g.index_shift)) & np.uint64((1 << g.index_bits) - 1)).astype(np.int64)
-        offsets = ((h >> np.uint64(g.offset_shift)) & np.uint64((1 << g.offset_bits) - 1)).astype(np.int64)
+        stored_index, offsets = (part.astype(np.int64) for part in self.geometry.split(h))
         if self._max_pools is not None and (stored_index > self._max_pools).any():
             raise _trie_handle(int(h[stored_index > self._max_pools][0]))
         if not self._aligned():
