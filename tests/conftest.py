@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Dict, Set, Tuple
 
@@ -31,6 +33,14 @@ def sample_program(name: str):  # type: ignore[no-untyped-def]
 
 def sample(name: str) -> Sample:
     return find_sample(name)
+
+
+def run_cli(*args: str, check: bool = False) -> "subprocess.CompletedProcess[bytes]":
+    """``python -m drgn_pageowner.cli ARGS`` in a process of its own (the module entry point)."""
+    return subprocess.run(
+        [sys.executable, "-m", "drgn_pageowner.cli", *args],
+        capture_output=True, timeout=600, check=check,
+    )
 
 
 def capture_info(name: str) -> dict:

@@ -26,7 +26,7 @@ from drgn.commands import DEFAULT_COMMAND_NAMESPACE
 import drgn_pageowner.commands  # noqa: F401  (registers the commands)
 from drgn_pageowner import page_owner_text
 
-from .conftest import capture_info, sample_program, synthetic_kernel
+from .conftest import capture_info, run_cli, sample_program, synthetic_kernel
 from .groundtruth import assert_matches_kernel, kernel_text, split_records
 
 
@@ -236,14 +236,11 @@ def test_cli_subcommands_on_sample(args: List[str], text612: Text612) -> None:
 def test_cli_sort_from_dump_equals_sort_from_text(tmp_path: Path) -> None:
     """sort straight from the dump = sort of the debugfs text we print."""
     text_file = tmp_path / "po.txt"
-    subprocess.run(
-        [sys.executable, "-m", "drgn_pageowner.cli", "--sample", "6.12", "dump", "-o", str(text_file)],
-        check=True, capture_output=True,
-    )
+    run_cli("--sample", "6.12", "dump", "-o", str(text_file), check=True)
     a, b = tmp_path / "a.txt", tmp_path / "b.txt"
     for args in (["sort", "--cull", "st", str(text_file), str(a)],
                  ["--sample", "6.12", "sort", "--cull", "st", str(b)]):
-        subprocess.run([sys.executable, "-m", "drgn_pageowner.cli", *args], check=True, capture_output=True)
+        run_cli(*args, check=True)
     assert a.read_bytes() == b.read_bytes()
 
 
@@ -287,11 +284,7 @@ def test_report_commands_on_sample(text612: Text612) -> None:
 
 
 def test_cli_diff_between_samples() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "drgn_pageowner.cli", "-q", "diff", "--by", "comm", "-f", "json",
-         "sample:6.1", "sample:6.12"],
-        capture_output=True, timeout=600,
-    )
+    result = run_cli("-q", "diff", "--by", "comm", "-f", "json", "sample:6.1", "sample:6.12")
     assert result.returncode == 0, result.stderr.decode(errors="replace")
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert rows and all({"pages_before", "pages_after", "delta", "comm"} <= set(r) for r in rows)

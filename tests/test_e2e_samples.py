@@ -6,15 +6,12 @@ every bundled sample image, record by record.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from drgn_pageowner import DecodeStats, page_owner_enabled, page_owner_text
 from drgn_pageowner.render.debugfs import ENCODING, ERRORS
 
-from .conftest import SAMPLE_NAMES, sample, sample_program
+from .conftest import SAMPLE_NAMES, run_cli, sample, sample_program
 from .groundtruth import assert_matches_kernel, split_records
 
 _texts: dict = {}
@@ -47,11 +44,8 @@ def test_record_order_is_pfn_order(name: str) -> None:
 
 def test_cli_dump_sample(tmp_path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "po.txt"
-    result = subprocess.run(
-        [sys.executable, "-m", "drgn_pageowner.cli", "--sample", "6.12", "dump", "-o", str(out)],
-        capture_output=True, text=True,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_cli("--sample", "6.12", "dump", "-o", str(out))
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
     assert out.read_bytes() == _our_text("6.12").encode(ENCODING, ERRORS)
 
 

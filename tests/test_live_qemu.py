@@ -14,7 +14,6 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Iterator
@@ -23,7 +22,7 @@ import pytest
 
 from drgn_pageowner.render.debugfs import ENCODING, ERRORS
 
-from .conftest import sample
+from .conftest import run_cli, sample
 from .groundtruth import kernel_text, split_records
 
 LIVE = Path(__file__).resolve().parent.parent / "vmcores" / "live"
@@ -75,16 +74,9 @@ def _no_ts(block: str) -> str:
     return re.sub(r", ts \d+ ns", "", block)
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "drgn_pageowner.cli", *args],
-        capture_output=True, timeout=600,
-    )
-
-
 def test_live_dump_through_qmp(guest: Path) -> None:
     vmlinux = str(sample("6.12").vmlinux)
-    result = _cli("--qemu", str(guest), "-s", vmlinux, "dump")
+    result = run_cli("--qemu", str(guest), "-s", vmlinux, "dump")
     # 0, or 3 if some records kept changing under the walk (counted, never garbage).
     assert result.returncode in (0, 3), result.stderr.decode(errors="replace")
     text = result.stdout.decode(ENCODING, ERRORS)
@@ -103,9 +95,9 @@ def test_live_dump_through_qmp(guest: Path) -> None:
 
 def test_live_stacks_and_one_page(guest: Path) -> None:
     vmlinux = str(sample("6.12").vmlinux)
-    stacks = _cli("--qemu", str(guest), "-s", vmlinux, "stacks")
+    stacks = run_cli("--qemu", str(guest), "-s", vmlinux, "stacks")
     assert stacks.returncode in (0, 3), stacks.stderr.decode(errors="replace")
     assert b"nr_base_pages: " in stacks.stdout
-    page = _cli("--qemu", str(guest), "-s", vmlinux, "page", "0x100")
+    page = run_cli("--qemu", str(guest), "-s", vmlinux, "page", "0x100")
     assert page.returncode == 0, page.stderr.decode(errors="replace")
     assert page.stdout.startswith(b"page_owner tracks the page as ")

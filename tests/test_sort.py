@@ -12,8 +12,6 @@ import json
 import lzma
 import os
 import random
-import subprocess
-import sys
 import tarfile
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -31,6 +29,8 @@ from drgn_pageowner.render.sort import (
     sort_blocks,
     usage_text,
 )
+
+from .conftest import run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sort"
 ARCHIVES = sorted((FIXTURES / "expected").glob("*/*.tar.xz"))
@@ -419,25 +419,19 @@ def test_510_max_size_on_stdout() -> None:
     assert (result.status, result.progress, result.output) == (1, case["stdout"], b"")
 
 
-def _cli(*args: str) -> "subprocess.CompletedProcess[bytes]":
-    return subprocess.run(
-        [sys.executable, "-m", "drgn_pageowner.cli", *args], capture_output=True, timeout=600
-    )
-
-
 def test_510_cli_file_and_straight_from_dump(tmp_path: Path) -> None:
     """``sort --compat 5.10`` on a file, and straight from the 5.10 sample dump, as the C tool
     on the text of that dump (tests/fixtures/sort/expected/5.10-dump.tar.xz)."""
     (case,) = _load_archive(FIXTURES / "expected" / "5.10" / "reader.tar.xz")
     (tmp_path / "in.txt").write_bytes(_input_bytes("reader"))
-    r = _cli("sort", "--compat", "5.10", str(tmp_path / "in.txt"), str(tmp_path / "out.txt"))
+    r = run_cli("sort", "--compat", "5.10", str(tmp_path / "in.txt"), str(tmp_path / "out.txt"))
     got = (r.returncode, r.stdout, r.stderr, (tmp_path / "out.txt").read_bytes())
     assert got == (case["status"], case["stdout"], case["stderr"], case["out"])
     (case,) = _load_archive(FIXTURES / "expected" / "5.10-dump.tar.xz")
     assert case["status"] == 0 and case["out"].count(b" times:\n") > 100
-    r = _cli("-q", "--sample", "5.10", "sort", "--compat=5.10", str(tmp_path / "dump.txt"))
+    r = run_cli("-q", "--sample", "5.10", "sort", "--compat=5.10", str(tmp_path / "dump.txt"))
     got = (r.returncode, r.stdout, r.stderr, (tmp_path / "dump.txt").read_bytes())
     assert got == (case["status"], case["stdout"], case["stderr"], case["out"])
-    r = _cli("sort", "--compat", "4.19", "a", "b")
+    r = run_cli("sort", "--compat", "4.19", "a", "b")
     assert r.returncode != 0
     assert b"--compat 4.19 is not known (7.2, 6.12, 6.1 or 5.10)" in r.stderr
