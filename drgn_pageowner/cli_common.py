@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import Callable, Iterable, Iterator, Optional, Sequence, TextIO
+from typing import Callable, Iterable, Iterator, NoReturn, Optional, Sequence, TextIO
 
 import click
 from drgn import Program
@@ -75,7 +75,7 @@ class Target:
         return self._prog
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"drgn-pageowner: {message}", err=True)
     sys.exit(1)
 
@@ -144,10 +144,8 @@ def run_command(func: Callable[[], Optional[int]]) -> None:
         code = func()
     except PageOwnerError as e:
         _fail(str(e).rstrip("."))
-        return
     except BrokenPipeError:
         sys.exit(0)
     except KeyboardInterrupt:
         _fail("interrupted")
-        return
     sys.exit(code or 0)
