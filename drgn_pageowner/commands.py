@@ -9,7 +9,12 @@ The page_owner commands of the drgn REPL (``drgn -c vmcore -s vmlinux``):
 - ``%page_owner_sort [OPTIONS] OUTPUT`` runs page_owner_sort on it;
 - ``%page_owner_stacks`` prints ``page_owner_stacks/show_stacks`` (and the
   handle variants);
-- ``%page_owner_page WHERE`` prints one page's ``__dump_page_owner()`` text.
+- ``%page_owner_page WHERE`` prints one page's ``__dump_page_owner()`` text;
+- ``%page_owner_top``, ``%page_owner_freed`` and ``%page_owner_overhead`` run
+  the ``drgn-pageowner`` report of that name on the program (``_REPORTS``).
+
+Where drgn has its crash-compatible namespace, all of them are offered there
+too (``%crash page_owner ...``).
 
 Pipes and redirections work as for drgn's own commands. They are registered
 when the plugin sees a Linux kernel program (see :mod:`drgn_pageowner.plugin`).
