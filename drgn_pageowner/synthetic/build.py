@@ -109,6 +109,9 @@ _BASE_TEXT: Tuple[Tuple[str, int], ...] = (
 _BUILD_ONLY = ("spec", "frame_keys", "records_addr", "handles", "symbol_addresses",
                "text_symbols", "data_symbols", "module_symbols")  # fmt: skip
 
+#: page_owner members whose record column has another name
+_EXT_COLUMNS = {"gfp_mask": "gfp", "handle": "stack", "free_handle": "free_stack"}
+
 #: records handled at a time by the passes over every record
 _CHUNK = 1 << 20
 
@@ -185,10 +188,6 @@ def build_program(spec: KernelSpec) -> Program:
 def build(spec: KernelSpec) -> SyntheticKernel:
     """Like :func:`build_program`, returning the :class:`SyntheticKernel`."""
     return _Builder(spec).run()
-
-
-def _same(values: Any) -> Any:
-    return values
 
 
 def _record_rows(idx: np.ndarray) -> Optional[Tuple[Any, Any]]:
@@ -960,36 +959,23 @@ class _Builder:
             flags = owner if alloc_all else np.where(alloc, owner, np.uint64(0))
         arr["flags"][at] = flags
         early = recs["early"][rows]
-        early_all = recs.constant("early")
-        any_early = bool(early_all) if early_all is not None else bool(early.any())
-
-        # Each field from its column: one value for all when the column is
-        # the same for every record (nothing to write when it is zero).
-        def field(column: str, convert: Callable[[Any], Any], instead: Any = None) -> Any:
-            const = recs.constant(column)
-            values = convert(const if const is not None else recs[column][rows])
-            if instead is not None and any_early:
-                values = np.where(early, instead, values)
-            return values
-
-        fields: Dict[str, Tuple[str, Callable[[Any], Any], Any]] = {
-            "order": ("order", _same, 0),
-            "last_migrate_reason": ("last_migrate_reason", _same, None),
-            "gfp_mask": ("gfp", _same, 0),
-            "handle": ("stack", lambda s: self.handle_of[s], self.early_value),
-            "free_handle": ("free_stack", lambda s: self.handle_of[s], None),
-            "ts_nsec": ("ts_nsec", _same, None),
-            "free_ts_nsec": ("free_ts_nsec", _same, None),
-            "pid": ("pid", _same, None),
-            "tgid": ("tgid", _same, None),
-            "free_pid": ("free_pid", _same, None),
-            "free_tgid": ("free_tgid", _same, None),
-            "comm": ("comm", lambda c: self.comm_table[c], None),
-        }
+        any_early = bool(early.any())
+        # looked up in a table: stack index -> handle, comm index -> comm
+        lookup = {"handle": self.handle_of, "free_handle": self.handle_of, "comm": self.comm_table}
+        # what early records hold instead (their order is 0 already: _plan_memory)
+        at_early = {"gfp_mask": 0, "handle": self.early_value}
         for name in self.ext_dtype.names or ():
             if name == "flags":
                 continue
-            values = field(*fields[name])
+            # one value for all when the column is the same for every record
+            # (nothing to write when it is zero)
+            column = _EXT_COLUMNS.get(name, name)
+            const = recs.constant(column)
+            values: Any = const if const is not None else recs[column][rows]
+            if name in lookup:
+                values = lookup[name][values]
+            if any_early and name in at_early:
+                values = np.where(early, at_early[name], values)
             if np.ndim(values) or values:
                 arr[name][at] = values
         return arr
