@@ -283,14 +283,34 @@ def test_report_commands_on_sample(text612: Text612) -> None:
     assert re.search(r"^pages with a page_ext entry +65536 +268435456$", out, re.M), out
 
 
+def _pages_by_comm(name: str) -> Dict[str, List[int]]:
+    """comm -> [pages, records] of the sample's debugfs text (proven against the kernel's)."""
+    out: Dict[str, List[int]] = {}
+    header = re.compile(r"^Page allocated via order (\d+), .*, pid -?\d+, tgid -?\d+ \((.*)\), ts ")
+    for block in split_records(page_owner_text(sample_program(name))).values():
+        m = header.match(block)
+        assert m, block
+        got = out.setdefault(m.group(2), [0, 0])
+        got[0] += 1 << int(m.group(1))
+        got[1] += 1
+    return out
+
+
 def test_cli_diff_between_samples() -> None:
     result = run_cli("-q", "diff", "--by", "comm", "-f", "json", "sample:6.1", "sample:6.12")
     assert result.returncode == 0, result.stderr.decode(errors="replace")
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert rows and all({"pages_before", "pages_after", "delta", "comm"} <= set(r) for r in rows)
     assert all(r["delta"] == r["pages_after"] - r["pages_before"] for r in rows)
+    assert all(r["bytes_delta"] == r["delta"] * 4096 for r in rows)
     deltas = [r["delta"] for r in rows]
     assert deltas == sorted(deltas, reverse=True)
+    # the comms of the two texts whose pages changed (without --unchanged), with their numbers
+    before, after = _pages_by_comm("6.1"), _pages_by_comm("6.12")
+    want = {c: (*before.get(c, [0, 0]), *after.get(c, [0, 0])) for c in set(before) | set(after)}
+    got = {r["comm"]: (r["pages_before"], r["records_before"], r["pages_after"], r["records_after"])
+           for r in rows}
+    assert got == {c: v for c, v in want.items() if v[0] != v[2]}
+    assert len(got) > 10
 
 
 def test_crash_namespace_offers_the_commands(kernel) -> None:  # type: ignore[no-untyped-def]
