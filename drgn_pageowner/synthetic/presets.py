@@ -304,15 +304,14 @@ def parse_preset(text: str) -> KernelSpec:
     optional arch, page size and population, e.g. ``"6.1:4G:1000:arm64:16K"``
     or ``"6.12:16G:50000:::full"``; empty fields take their defaults).
     """
-    parts = text.split(":")
-    release = parts[0] or "6.12"
-    memory = parts[1] if len(parts) > 1 and parts[1] else "1G"
-    nstacks = 1000
-    if len(parts) > 2 and parts[2]:
-        if not parts[2].isdigit() or int(parts[2]) < 1:
-            raise ValueError(f"bad stack count {parts[2]!r} (a positive number)")
-        nstacks = int(parts[2])
-    arch = parts[3] if len(parts) > 3 and parts[3] else "x86_64"
-    page_size = parse_size(parts[4]) if len(parts) > 4 and parts[4] else 4096
-    fill = parts[5] if len(parts) > 5 and parts[5] else "mixed"
-    return preset(release, memory, nstacks, arch=arch, page_size=page_size, fill=fill)
+    release, memory, stacks, arch, page_size, fill = (text.split(":") + [""] * 5)[:6]
+    if stacks and (not stacks.isdigit() or int(stacks) < 1):
+        raise ValueError(f"bad stack count {stacks!r} (a positive number)")
+    return preset(
+        release or "6.12",
+        memory or "1G",
+        int(stacks) if stacks else 1000,
+        arch=arch or "x86_64",
+        page_size=parse_size(page_size) if page_size else 4096,
+        fill=fill or "mixed",
+    )
