@@ -121,10 +121,9 @@ class StackDepot:
         self._off_entries = offsetof(rec, "entries")
         self._entry_size = sizeof(prog.type("unsigned long"))
         self._pool_cache: Dict[int, int] = {}
-        # Pools are read whole, once.
+        # Pools are read whole, once, into an arena where they sit side by
+        # side (for fetch_many()'s gathers).
         self.pool_size = prog["PAGE_SIZE"].value_() << DEPOT_POOL_ORDER
-        self._pool_data: Dict[int, Optional[bytes]] = {}
-        # Pools readable in one piece, side by side, for fetch_many().
         self._arena = np.zeros(0, dtype=np.uint8)
         self._arena_used = 0
         self._arena_slot: Dict[int, int] = {}
@@ -190,7 +189,6 @@ class StackDepot:
         written do not change.
         """
         self._bound = self._index_bound(self.prog)
-        self._pool_data.clear()
         self._arena_slot.clear()
         self._arena_used = 0
         self._pool_cache = {i: p for i, p in self._pool_cache.items() if p}
@@ -237,24 +235,39 @@ class StackDepot:
         for i in todo:
             self._pool_cache[i] = int(words[i])
 
-    def _pool_bytes(self, index: int, pool: int) -> Optional[bytes]:
-        """The whole pool, read once (None if it cannot be read in one piece)."""
+    def _arena_slot_of(self, index: int) -> int:
+        """
+        Slot in the arena of pool ``index``, copied in on first use (-1: no
+        such pool, or the pool cannot be read in one piece).
+        """
+        slot = self._arena_slot.get(index)
+        if slot is not None:
+            return slot
+        pool = self._pool(index)
         try:
-            return self._pool_data[index]
-        except KeyError:
-            pass
-        try:
-            data: Optional[bytes] = self.prog.read(pool, self.pool_size)
+            data = self.prog.read(pool, self.pool_size) if pool else None
         except FaultError:
             data = None
-        self._pool_data[index] = data
-        return data
+        if data is None:
+            slot = -1
+        else:
+            slot = self._arena_used
+            need = (slot + 1) * self.pool_size
+            if need > len(self._arena):
+                grown = np.zeros(max(need, 2 * len(self._arena)), dtype=np.uint8)
+                grown[: len(self._arena)] = self._arena
+                self._arena = grown
+            self._arena[slot * self.pool_size : need] = np.frombuffer(data, dtype=np.uint8)
+            self._arena_used += 1
+        self._arena_slot[index] = slot
+        return slot
 
     def _read_record(self, index: int, pool: int, offset: int, size: int) -> bytes:
-        data = self._pool_bytes(index, pool)
+        slot = self._arena_slot_of(index)
         start = offset << DEPOT_STACK_ALIGN
-        if data is not None and start + size <= len(data):
-            return data[start : start + size]
+        if slot >= 0 and start + size <= self.pool_size:
+            base = slot * self.pool_size + start
+            return self._arena[base : base + size].tobytes()
         return self.prog.read(pool + start, size)
 
     def _header_at(self, handle: int, index: int, offset: int) -> Optional[Tuple[int, int, bytes]]:
@@ -342,28 +355,9 @@ class StackDepot:
         pool cannot be read in one piece). Pools are copied into the arena
         once, in the order they are first needed.
         """
-        arena = self._arena
         distinct, which = np.unique(indices, return_inverse=True)
         self._prefetch_pointers(distinct)
-        slot_of = np.full(len(distinct), -1, dtype=np.int64)
-        for k, index in enumerate(distinct.tolist()):
-            slot = self._arena_slot.get(index)
-            if slot is None:
-                pool = self._pool(index)
-                data = self._pool_bytes(index, pool) if pool else None
-                if data is None or len(data) != self.pool_size:
-                    slot = -1
-                else:
-                    slot = self._arena_used
-                    need = (slot + 1) * self.pool_size
-                    if need > len(arena):
-                        grown = np.zeros(max(need, 2 * len(arena)), dtype=np.uint8)
-                        grown[: len(arena)] = arena
-                        arena = self._arena = grown
-                    arena[slot * self.pool_size : need] = np.frombuffer(data, dtype=np.uint8)
-                    self._arena_used += 1
-                self._arena_slot[index] = slot
-            slot_of[k] = slot
+        slot_of = np.array([self._arena_slot_of(i) for i in distinct.tolist()], dtype=np.int64)
         return slot_of[which.reshape(-1)]
 
     def _match_many(self, handles: np.ndarray, indices: np.ndarray, offsets: np.ndarray) -> np.ndarray:
