@@ -25,7 +25,8 @@ Compat values
 
 ``"7.2"``
     The current tool: mainline releases since ``-h``/``--help`` was added (after 6.12) up to
-    at least 7.2, with the three-way ``compare_ts`` (upstream 7013803444dd). Option string
+    at least 7.2, with the three-way ``compare_ts`` (Linux kernel commit 7013803444dd
+    ("tools/mm/page_owner_sort: fix timestamp comparison for stable sorting")). Option string
     ``admnpstPh``.
 ``"6.12"``
     Releases v6.7 to v6.12.y: ``-f``/``-r``/``free_ts`` removed, only one of
@@ -33,10 +34,18 @@ Compat values
     ``-h``. It reproduces the Debian 6.12.117 file, which already carries the stable
     ``compare_ts`` fix; 6.7-6.12 releases before that backport order records with *equal*
     allocation timestamps differently under ``-a`` (see "Known differences from intent").
+    The v6.7 changes are Linux kernel commits 0179c62839bd ("tools/mm: remove references to
+    free_ts from page_owner_sort") (``-f``, ``-r``, ``free_ts``), 63a150623a2b ("tools/mm:
+    filter out timestamps for correct collation") (timestamp stripped unless ``-a``; the
+    "consecutive identical blocks" shortcut removed), c6d5e4901e00 ("tools/mm: fix the
+    default case for page_owner_sort") (one sort option, "times, descending" by default)
+    and d8ea435f0715 ("tools/mm: update the usage output to be more organized") (in v6.7).
 ``"6.1"``
-    Releases v5.19 (final) to v6.6 (``tools/vm``): option string ``adfmnprstP``, ``-f``
-    (filter released), ``-r`` (sort by free_ts), sort key ``ft``/``free_ts``, cull key
-    ``f``/``free``, the "consecutive identical blocks" shortcut, last sort option wins.
+    Releases v5.19 (final) to v6.6 (``tools/vm``, ``tools/mm`` since Linux kernel commit
+    799fb82aa132 ("tools/vm: rename tools/vm to tools/mm") (in v6.3)): option string
+    ``adfmnprstP``, ``-f`` (filter released), ``-r`` (sort by free_ts), sort key
+    ``ft``/``free_ts``, cull key ``f``/``free``, the "consecutive identical blocks" shortcut,
+    last sort option wins.
 ``"5.10"``
     The ``<input> <output>``-only tool of v3.19 to v5.15 (``tools/vm``): no options at all
     (every argument is a file name; a third and later argument is ignored). Fewer than two
@@ -82,15 +91,16 @@ These are bugs or oddities of the C tool. The engine reproduces all of them by d
 it is a drop-in replacement; ``corrected=True`` (on :func:`main` and
 :meth:`SortOptions.from_argv`) fixes the ones marked *(corrected)*.
 
-1. *(corrected)* ``--sort`` is ignored since v6.7: after option parsing a ``switch`` on the
-   single-letter flags always installs one comparator, and with no flag that is "times,
-   descending". ``--sort`` therefore never has an effect in ``"7.2"``/``"6.12"``; with
+1. *(corrected)* ``--sort`` is ignored since v6.7 (commit c6d5e4901e00, above): after option
+   parsing a ``switch`` on the single-letter flags always installs one comparator, and with
+   no flag that is "times, descending". ``--sort`` therefore never has an effect in ``"7.2"``/``"6.12"``; with
    ``corrected=True`` the ``--sort`` keys are used when no single-letter sort option is
    given (and then the timestamp is kept in the text iff the first key is ``alloc_ts``).
 2. *(corrected)* 6.1 ``--cull free`` prints ``(UNRELEASED)`` for records whose ``free_ts``
    is non-zero and ``(RELEASED)`` otherwise, i.e. inverted.
 3. 6.1 has no default sort: without a sort option the records come out in cull order
-   (ascending text), not "times, descending" as documented (fixed in v6.7).
+   (ascending text), not "times, descending" as documented (fixed in v6.7 by commit
+   c6d5e4901e00, above).
 4. 6.1 ``compare_ts``/``compare_free_ts`` never return 0 (``a < b ? -1 : 1``); with glibc's
    merge sort, records with equal timestamps come out in *reverse* order for an ascending
    key and in input order for a descending key, and no later ``--sort`` key is consulted
@@ -109,9 +119,12 @@ it is a drop-in replacement; ``corrected=True`` (on :func:`main` and
    characters overflow a 25-byte stack buffer in C; the engine treats them as out of range.
 7. The 7.2/6.12 timestamp regex ``ts\\s*([0-9]*)\\s*ns`` and the 6.1 one
    ``ts\\s*([0-9]*)\\s*ns,`` take the *first* match anywhere in the block; with 6.1's regex a
-   6.7+ text (no ``, free_ts``) has no timestamp at all (every ``ts`` is ``2**64-1``).
+   6.7+ text (no ``, free_ts`` since Linux kernel commit b459f0905eec ("mm/page_owner: remove
+   free_ts from page_owner output") (in v6.7)) has no timestamp at all (every ``ts`` is
+   ``2**64-1``).
 8. ``SLAB`` is detected from the string ``slab`` in the PFN line's page flags, which
-   kernels since 6.10 no longer print, so ``SLAB`` is never reported for them. ``VMALLOC``
+   kernels since Linux kernel commit 46df8e73a4a3 ("mm: free up PG_slab") (in v6.10) no
+   longer print, so ``SLAB`` is never reported for them. ``VMALLOC``
    needs ``alloc_pages`` on the line before ``__vmalloc_node_range``; when
    ``__vmalloc_node_range`` is on the block's first or second line, C reads before its
    buffer (undefined behaviour; in practice the malloc header's NUL bytes end the search,
