@@ -22,7 +22,7 @@ import pytest
 
 from drgn_pageowner.render.debugfs import ENCODING, ERRORS
 
-from .conftest import run_cli, sample
+from .conftest import capture_info, run_cli, sample
 from .groundtruth import kernel_text, split_records
 
 LIVE = Path(__file__).resolve().parent.parent / "vmcores" / "live"
@@ -44,15 +44,16 @@ def _wait_for(path: Path, marker: str, proc: subprocess.Popen, timeout: float) -
 def guest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     qemu = shutil.which("qemu-system-x86_64")
     assert qemu, "qemu-system-x86_64 is needed (apt-get install qemu-system-x86)"
+    machine = capture_info("6.12")["guest"]  # the sample image's guest: memory, CPUs, cmdline
     tmp = tmp_path_factory.mktemp("live")
     sock = tmp / "qmp.sock"
     console = tmp / "console.log"
     proc = subprocess.Popen(
         [
-            qemu, "-accel", "tcg", "-m", "256M", "-smp", "2", "-cpu", "max",
+            qemu, "-accel", "tcg", "-m", machine["memory"], "-smp", str(machine["cpus"]),
+            "-cpu", "max",
             "-kernel", str(LIVE / "bzImage"), "-initrd", str(LIVE / "initramfs.cpio.gz"),
-            "-append", "console=ttyS0 page_owner=on nokaslr panic=-1 init_on_free=1 "
-            "transparent_hugepage=madvise",
+            "-append", machine["cmdline"],
             "-display", "none", "-vga", "none", "-nic", "none", "-monitor", "none",
             "-serial", f"file:{console}", "-qmp", f"unix:{sock},server=on,wait=off",
             "-device", "vmcoreinfo", "-no-reboot",
