@@ -23,13 +23,14 @@ Every result converts to a :class:`Table` for
 from drgn_pageowner.reports.aggregate import GROUPINGS, Aggregate, Aggregator, Group, aggregate
 from drgn_pageowner.reports.classify import ALLOCATORS, KERNEL_MODULE, allocator, stack_modules
 from drgn_pageowner.reports.diff import Diff, DiffRow, diff
-from drgn_pageowner.reports.filters import STATES, Filter, filter_batches, parse_gfp
+from drgn_pageowner.reports.filters import CRITERIA, STATES, Filter, filter_batches, parse_gfp
 from drgn_pageowner.reports.freed import freed_table
 from drgn_pageowner.reports.model import Cell, Table
 from drgn_pageowner.reports.overhead import Overhead, page_owner_overhead
 
 __all__ = (
     "ALLOCATORS",
+    "CRITERIA",
     "GROUPINGS",
     "KERNEL_MODULE",
     "STATES",

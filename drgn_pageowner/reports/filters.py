@@ -17,7 +17,7 @@ the per-record work is ``np.isin`` and bit tests.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from fnmatch import fnmatchcase
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
@@ -28,7 +28,7 @@ from drgn_pageowner.records import KernelInfo, RecordBatch, StackInfo
 from drgn_pageowner.render.debugfs import gfp_migratetype
 from drgn_pageowner.reports.classify import stack_modules
 
-__all__ = ("STATES", "Filter", "filter_batches", "parse_gfp", "comm_strings", "memcg_label")
+__all__ = ("STATES", "CRITERIA", "Filter", "filter_batches", "parse_gfp", "comm_strings", "memcg_label")
 
 #: values of :attr:`Filter.state`
 STATES = ("allocated", "freed", "any")
@@ -258,6 +258,11 @@ class Filter:
         if mask.all():
             return batch
         return RecordBatch(batch.records[mask], batch.stacks, batch.memcgs)
+
+
+#: the names of a :class:`Filter`'s criteria: its fields that select records,
+#: i.e. all but ``state``
+CRITERIA = tuple(f.name for f in fields(Filter) if f.init and f.name != "state")
 
 
 def filter_batches(
