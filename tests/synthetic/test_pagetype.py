@@ -76,9 +76,6 @@ EXPECTED: Dict[str, Tuple[Enumerators, str, int]] = {
 #: releases whose page types are macros only (no enum pagetype)
 NO_ENUM = ["4.19.0", "6.1.0", "6.8.0", "6.9.0", "6.9.12"]
 
-def kernel_for(release: str, arch: str = "x86_64") -> SyntheticKernel:
-    return synthetic_kernel(release, arch)
-
 
 def enumerators(prog: Program) -> Enumerators:
     typ = prog.type("enum pagetype")
@@ -88,7 +85,7 @@ def enumerators(prog: Program) -> Enumerators:
 @pytest.mark.parametrize("arch", ["x86_64", "arm64"])
 @pytest.mark.parametrize("release", sorted(EXPECTED))
 def test_enum_pagetype_matches_source(release: str, arch: str) -> None:
-    prog = kernel_for(release, arch).prog
+    prog = synthetic_kernel(release, arch).prog
     want, compat, size = EXPECTED[release]
     assert enumerators(prog) == want
     typ = prog.type("enum pagetype")
@@ -100,7 +97,7 @@ def test_enum_pagetype_matches_source(release: str, arch: str) -> None:
 
 @pytest.mark.parametrize("release", NO_ENUM)
 def test_no_enum_pagetype_before_6_10(release: str) -> None:
-    prog = kernel_for(release).prog
+    prog = synthetic_kernel(release).prog
     with pytest.raises(LookupError):
         prog.type("enum pagetype")
     with pytest.raises(LookupError):
@@ -127,7 +124,7 @@ def _page_buddy(prog: Program, pfn: int) -> bool:
 @pytest.mark.parametrize("release", ["6.10.0", "6.11.0"])
 def test_buddy_pages_match_enum(release: str) -> None:
     """The struct page of a free block is PageBuddy() by the enum's own values."""
-    kernel = kernel_for(release)
+    kernel = synthetic_kernel(release)
     prog = kernel.prog
     for block in kernel.spec.buddy[:20]:
         assert _page_buddy(prog, block.pfn), hex(block.pfn)
@@ -147,13 +144,13 @@ def test_buddy_pages_match_enum(release: str) -> None:
     ],
 )
 def test_decoder_buddy_rule(release: str, base: int, flag: int) -> None:
-    rule = get_layout(kernel_for(release).prog).buddy
+    rule = get_layout(synthetic_kernel(release).prog).buddy
     assert (rule.kind, rule.base, rule.flag) == ("page_type", base, flag)
 
 
 @pytest.mark.parametrize("release", ["6.9.0", "6.10.0", "6.11.0", "6.12.0"])
 def test_decoded_records_skip_buddy_pages(release: str) -> None:
-    kernel = kernel_for(release)
+    kernel = synthetic_kernel(release)
     stats = DecodeStats()
     decoded = {rec.pfn for rec in for_each_page_owner(kernel.prog, stats=stats)}
     assert stats.skipped == 0, stats.summary()
