@@ -20,11 +20,12 @@ from drgn_pageowner.layout import get_layout
 from drgn_pageowner.synthetic import build, small_spec
 from drgn_pageowner.synthetic.spec import MemoryRange, PageRecord
 
+from .conftest import synthetic_kernel
+
 
 def _printed(release: str, offsets: List[int]) -> List[int]:
+    layout = get_layout(synthetic_kernel(release, nrecords=20).prog)
     spec = small_spec(release, nrecords=20)
-    k0 = build(spec)
-    layout = get_layout(k0.prog)
     pps = layout.pages_per_section
     block = layout.max_order_nr_pages
     sub = 512  # 2 MiB of 4 KiB pages
