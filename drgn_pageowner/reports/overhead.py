@@ -24,11 +24,12 @@ from typing import List, Optional
 
 from drgn_pageowner.reports.model import Cell, Table
 
-__all__ = ("DEPOT_POOL_ORDER", "Overhead", "page_owner_overhead")
+# Pages per pool as a power of two, kept (with its kernel history) by the
+# stack depot reader; used here only when the caller does not pass the pool
+# size (the decoder passes StackDepot.pool_size).
+from drgn_pageowner.stackdepot import DEPOT_POOL_ORDER
 
-#: pages per pool as a power of two, used only when the caller does not pass
-#: the pool size (the decoder passes StackDepot.pool_size)
-DEPOT_POOL_ORDER = 2
+__all__ = ("DEPOT_POOL_ORDER", "Overhead", "page_owner_overhead")
 
 
 @dataclass(frozen=True)
