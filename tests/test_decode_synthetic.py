@@ -201,7 +201,10 @@ def test_one_page_record_head_tail_and_freed(kernel) -> None:  # type: ignore[no
     for pfn in (big.pfn, big.pfn + (1 << big.order) - 1):
         rec = page_owner_record(kernel.prog, pfn)
         if layout.allocated_bit is None and pfn != big.pfn:
-            continue  # before v5.4 only the first page carries the record
+            # before v5.4 (7e2f2a0cd17c "mm, page_owner: record page owner for
+            # each subpage") only the first page carries the record
+            assert rec is None
+            continue
         assert rec is not None and rec.order == big.order and rec.gfp_mask == big.gfp
     if layout.allocated_bit is not None:
         freed = next((r for r in records if not r.allocated), None)
