@@ -30,7 +30,7 @@ from __future__ import annotations
 import ctypes
 import struct
 from array import array
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -230,12 +230,9 @@ def _gfp_migratetype(gfp: np.ndarray, bits: Dict[str, int]) -> np.ndarray:
 class _Builder:
     def __init__(self, spec: KernelSpec) -> None:
         self.spec = spec
-        f = facts_for(spec.release, spec.arch, spec.page_size, trie=spec.trie)
-        if not spec.hugetlb:
-            # without CONFIG_HUGETLB_PAGE (and no THP pageblock order)
-            # pageblock_order is MAX_PAGE_ORDER (MAX_ORDER - 1 before 6.4)
-            f = replace(f, pageblock_order=f.nr_orders - 1)
-        self.f = f
+        self.f = f = facts_for(
+            spec.release, spec.arch, spec.page_size, trie=spec.trie, hugetlb=spec.hugetlb
+        )
         arch = Architecture.X86_64 if f.arch == "x86_64" else Architecture.AARCH64
         self.prog = Program(
             Platform(arch, PlatformFlags.IS_64_BIT | PlatformFlags.IS_LITTLE_ENDIAN)

@@ -296,6 +296,7 @@ def facts_for(
     page_size: int = 4096,
     *,
     trie: bool = False,
+    hugetlb: bool = True,
 ) -> Facts:
     """
     Derive the layout facts for a kernel release.
@@ -304,6 +305,10 @@ def facts_for(
     :param arch: ``"x86_64"`` or ``"arm64"``
     :param page_size: 4096, 16384 or 65536 (the last two arm64 only)
     :param trie: the mm-tree stack depot trie backend variant
+    :param hugetlb: ``CONFIG_HUGETLB_PAGE`` (:attr:`KernelSpec.hugetlb`):
+        without it (and without a THP pageblock order) ``pageblock_order`` is
+        the largest buddy order, ``MAX_PAGE_ORDER`` (``MAX_ORDER - 1`` before
+        6.4)
     """
     v = parse_release(release)
     gen = "trie" if trie else generation_of(v)
@@ -311,6 +316,8 @@ def facts_for(
     if 1 << page_shift != page_size:
         raise ValueError(f"page size {page_size} is not a power of two")
     ssb, physbits, nr_orders, pb_order = _arch_geometry(arch, page_shift, v)
+    if not hugetlb:
+        pb_order = nr_orders - 1
 
     offset_bits = page_shift + 2 - 4
     handle: Tuple[Tuple[str, int], ...]
