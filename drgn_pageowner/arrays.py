@@ -11,11 +11,11 @@ Python loop, and distinct values by one sort.
 
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Any, Callable, Tuple
 
 import numpy as np
 
-__all__ = ("ragged_arange", "sorted_find", "sorted_unique", "unique_counts")
+__all__ = ("SortedTable", "ragged_arange", "sorted_find", "sorted_unique", "unique_counts")
 
 
 def ragged_arange(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -43,6 +43,42 @@ def sorted_find(known: np.ndarray, values: np.ndarray) -> Tuple[np.ndarray, np.n
     hit = pos < len(known)
     hit[hit] = known[pos[hit]] == values[hit]
     return pos, hit
+
+
+class SortedTable:
+    """
+    Distinct keys, kept sorted, with one value each: a cache filled many keys
+    at a time, looked up with array searches.
+
+    :param key_dtype: dtype of the keys
+    :param value_dtype: dtype of the values
+    """
+
+    def __init__(self, key_dtype: Any, value_dtype: Any) -> None:
+        self.keys = np.zeros(0, dtype=key_dtype)
+        self.values = np.zeros(0, dtype=value_dtype)
+
+    def get(self, keys: np.ndarray, compute: Callable[[np.ndarray], Any]) -> np.ndarray:
+        """
+        The value of each of ``keys`` (sorted, distinct); those not in the
+        table yet get ``compute(new_keys)`` (one value each), which is kept.
+        """
+        pos, hit = sorted_find(self.keys, keys)
+        out = np.empty(len(keys), dtype=self.values.dtype)
+        out[hit] = self.values[pos[hit]]
+        if not hit.all():
+            new = keys[~hit]
+            values = np.asarray(compute(new), dtype=self.values.dtype)
+            out[~hit] = values
+            where = pos[~hit]
+            self.keys = np.insert(self.keys, where, new)
+            self.values = np.insert(self.values, where, values)
+        return out
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Keep only the entries where ``mask`` (over :attr:`values`) is true."""
+        self.keys = self.keys[mask]
+        self.values = self.values[mask]
 
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:

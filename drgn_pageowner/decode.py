@@ -22,7 +22,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tupl
 import numpy as np
 from drgn import FaultError, Program, ProgramFlags
 
-from drgn_pageowner.arrays import sorted_find, sorted_unique, unique_counts
+from drgn_pageowner.arrays import SortedTable, sorted_unique, unique_counts
 from drgn_pageowner.kallsyms import get_symbolizer
 from drgn_pageowner.layout import PageOwnerLayout, get_layout
 from drgn_pageowner.nametables import get_name_tables
@@ -395,25 +395,6 @@ def _gc_paused() -> Iterator[None]:
 _GROUP_RECORDS = 1 << 16
 
 
-class _StackTable:
-    """
-    Handles looked up so far, sorted, with ``found`` telling which resolved.
-    Lookups are array searches.
-    """
-
-    def __init__(self, handles: np.ndarray, found: np.ndarray) -> None:
-        self.handles = handles
-        self.found = found
-
-    @classmethod
-    def empty(cls) -> "_StackTable":
-        return cls(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=bool))
-
-    def find(self, handles: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """Position of each of ``handles`` (sorted) in the table, and whether it is there."""
-        return sorted_find(self.handles, handles)
-
-
 class _StackCache:
     """
     Every handle looked up so far in a program: each distinct handle is read
@@ -423,7 +404,8 @@ class _StackCache:
 
     def __init__(self, prog: Program) -> None:
         self.prog = prog
-        self.table = _StackTable.empty()
+        #: every handle looked up so far, and whether it resolved
+        self.found = SortedTable(np.uint64, bool)
         self.stacks: Dict[int, StackInfo] = {}
 
     def lookup(self, handles: np.ndarray) -> np.ndarray:
@@ -431,38 +413,23 @@ class _StackCache:
         Whether each of ``handles`` (sorted, distinct, non-zero) resolved,
         resolving new ones.
         """
-        table = self.table
-        pos, hit = table.find(handles)
-        if not hit.all():
-            new = handles[~hit]
-            infos = self._resolve(new)
-            found = np.zeros(len(new), dtype=bool)
-            for i, info in enumerate(infos):
-                if info is not None:
-                    found[i] = True
-                    self.stacks[info.handle] = info
-            self.table = table = _StackTable(
-                np.insert(table.handles, pos[~hit], new), np.insert(table.found, pos[~hit], found)
-            )
-            pos = table.find(handles)[0]
-        return table.found[pos]
+        return self.found.get(handles, self._resolve)
 
     def forget_unresolved(self) -> None:
         """Drop the handles that could not be resolved (a live kernel may have written them since)."""
-        t = self.table
-        keep = t.found
-        if not keep.all():
-            self.table = _StackTable(t.handles[keep], t.found[keep])
+        if not self.found.values.all():
+            self.found.keep(self.found.values)
 
-    def _resolve(self, handles: np.ndarray) -> List[Optional[StackInfo]]:
+    def _resolve(self, handles: np.ndarray) -> List[bool]:
+        """Read and symbolise new handles into :attr:`stacks`; whether each resolved."""
         starts, ends, entries = get_stack_depot(self.prog).fetch_many(handles)
         with _gc_paused():
             pcs = entries.tolist()
             names = get_symbolizer(self.prog).sprint_array(entries)
-            return [
-                None if start < 0 else StackInfo(handle, tuple(pcs[start:end]), tuple(names[start:end]))
-                for handle, start, end in zip(handles.tolist(), starts.tolist(), ends.tolist())
-            ]
+            for handle, start, end in zip(handles.tolist(), starts.tolist(), ends.tolist()):
+                if start >= 0:
+                    self.stacks[handle] = StackInfo(handle, tuple(pcs[start:end]), tuple(names[start:end]))
+        return (starts >= 0).tolist()
 
 
 def _stack_cache(prog: Program) -> _StackCache:

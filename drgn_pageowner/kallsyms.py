@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 from drgn import FaultError, Program
 
-from drgn_pageowner.arrays import ragged_arange, sorted_find
+from drgn_pageowner.arrays import SortedTable, ragged_arange
 from drgn_pageowner.layout import vmcoreinfo
 from drgn_pageowner.progcache import program_cached
 
@@ -92,8 +92,8 @@ class KernelSymbolizer:
         self._bounds = {name: addr[name] or 0 for name in _BOUNDS}
         self._cache: Dict[int, str] = {}
         self._names: Dict[int, str] = {}
-        #: addresses sprint_array() has formatted (sorted) and their texts
-        self._seen = (np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=object))
+        #: addresses sprint_array() has formatted and their texts
+        self._seen = SortedTable(np.uint64, object)
         #: kallsyms_names and the offset of each entry in it, read on first use
         self._name_table: Optional[Tuple[np.ndarray, np.ndarray]] = None
         self._module_symbolizer: Optional["_ModuleSymbols"] = None
@@ -284,32 +284,27 @@ class KernelSymbolizer:
         Addresses already seen come from a sorted cache.
         """
         uniq, inverse = np.unique(np.asarray(addrs, dtype=np.uint64), return_inverse=True)
-        known, known_texts = self._seen
-        pos, hit = sorted_find(known, uniq)
-        texts = np.empty(len(uniq), dtype=object)
-        texts[hit] = known_texts[pos[hit]]
-        if not hit.all():
-            todo = uniq[~hit]
-            computed = self._sprint_kernel(todo)
-            for i in [i for i, t in enumerate(computed) if t is None]:
-                computed[i] = self.sprint_symbol(int(todo[i]))  # modules, raw addresses
-            new_texts = np.array(computed, dtype=object)
-            texts[~hit] = new_texts
-            where = pos[~hit]
-            self._seen = (np.insert(known, where, todo), np.insert(known_texts, where, new_texts))
+        texts = self._seen.get(uniq, self._sprint_many)
         return texts[inverse.reshape(-1)].tolist()  # type: ignore[no-any-return]
 
-    def _sprint_kernel(self, addrs: np.ndarray) -> List[Optional[str]]:
-        """``%pS`` of core kernel addresses; None for any other address."""
+    def _sprint_many(self, addrs: np.ndarray) -> List[str]:
+        """
+        ``%pS`` of many addresses: core kernel ones with array operations,
+        others (modules, raw addresses) one at a time.
+        """
         if not (self.available and len(self._uniq)):
-            return [None] * len(addrs)
+            return [self.sprint_symbol(a) for a in addrs.tolist()]
         ok, index, offset, size = self._kernel_symbols(addrs)
         first, which = np.unique(index, return_inverse=True)
         names = np.array(self._symbol_names(first.tolist()), dtype=object)
         return [
-            f"{n}+0x{o:x}/0x{z:x}" if k else None
-            for n, o, z, k in zip(
-                names[which.reshape(-1)].tolist(), offset.tolist(), size.tolist(), ok.tolist()
+            f"{n}+0x{o:x}/0x{z:x}" if k else self.sprint_symbol(a)
+            for n, o, z, k, a in zip(
+                names[which.reshape(-1)].tolist(),
+                offset.tolist(),
+                size.tolist(),
+                ok.tolist(),
+                addrs.tolist(),
             )
         ]
 
