@@ -13,7 +13,7 @@ On older kernels the same figures are computed from the records.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 from drgn import FaultError, Program
 
@@ -54,41 +54,14 @@ def has_stack_list(prog: Program) -> bool:
 
 def read_stack_list(prog: Program, stats: Optional[DecodeStats] = None) -> List[StackEntry]:
     """
-    Walk ``stack_list`` as ``stack_start()``/``stack_next()`` do.
-
-    Entries whose ``stack_record`` is NULL are skipped, as ``stack_print()``
-    skips them.
+    The entries of ``stack_list``, in the order ``stack_start()``/``stack_next()``
+    walk it (see :func:`_stack_list_records`), with their stacks.
 
     :param prog: the kernel (v6.9+)
     """
-    # Linux kernel commit 4bedfb314bdd ("mm,page_owner: maintain own list of
-    # stack_records structs") (in v6.9) added stack_list.
-    head = prog["stack_list"]
-    stack_t = prog.type("struct stack")
-    off_record = stack_t.member("stack_record").offset
-    off_next = stack_t.member("next").offset
-    rec_t = prog.type("struct stack_record")
-    off_handle = rec_t.member("handle").offset
-    off_count = rec_t.member("count").offset
-    entries: List[StackEntry] = []
-    handles: List[int] = []
-    counts: List[int] = []
-    node = head.value_()
-    seen = 0
-    while node and seen < _MAX_ENTRIES:
-        seen += 1
-        try:
-            record = prog.read_u64(node + off_record)
-            next_node = prog.read_u64(node + off_next)
-            if record:
-                handles.append(prog.read_u32(record + off_handle))
-                counts.append(prog.read_u32(record + off_count))
-        except FaultError:
-            if stats is not None:
-                stats.skipped_records += 1
-            break
-        node = next_node
+    handles, counts = _stack_list_records(prog, stats)
     stacks = resolve_stacks(prog, handles, stats)
+    entries: List[StackEntry] = []
     for handle, count in zip(handles, counts):
         if handle not in stacks and stats is not None:
             stats.skipped_records += 1
@@ -139,3 +112,47 @@ def stack_entries(
     if has_stack_list(prog) and not from_records:
         return read_stack_list(prog, stats)
     return stack_entries_from_records(prog, stats, progress)
+
+
+# ---------------------------------------------------------------------------
+# Memory reading
+
+
+def _stack_list_records(
+    prog: Program, stats: Optional[DecodeStats]
+) -> Tuple[List[int], List[int]]:
+    """
+    Walk ``stack_list`` as ``stack_start()``/``stack_next()`` do: the
+    ``handle`` and raw ``count`` (``u32``) of each ``struct stack_record``,
+    in list order. Entries whose ``stack_record`` is NULL are skipped, as
+    ``stack_print()`` skips them; a fault ends the walk (counted in
+    ``stats.skipped_records``).
+    """
+    # Linux kernel commit 4bedfb314bdd ("mm,page_owner: maintain own list of
+    # stack_records structs") (in v6.9) added stack_list.
+    head = prog["stack_list"]
+    stack_t = prog.type("struct stack")
+    off_record = stack_t.member("stack_record").offset
+    off_next = stack_t.member("next").offset
+    rec_t = prog.type("struct stack_record")
+    off_handle = rec_t.member("handle").offset
+    off_count = rec_t.member("count").offset
+    handles: List[int] = []
+    counts: List[int] = []
+    node = head.value_()
+    seen = 0
+    while node and seen < _MAX_ENTRIES:
+        seen += 1
+        try:
+            # Both members are pointers: a word of the target.
+            record = prog.read_word(node + off_record)
+            next_node = prog.read_word(node + off_next)
+            if record:
+                handles.append(prog.read_u32(record + off_handle))
+                counts.append(prog.read_u32(record + off_count))
+        except FaultError:
+            if stats is not None:
+                stats.skipped_records += 1
+            break
+        node = next_node
+    return handles, counts
