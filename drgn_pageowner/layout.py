@@ -323,13 +323,15 @@ def _release(prog: Program) -> str:
 def _buddy_rule(prog: Program, page_type: Type) -> BuddyRule:
     if _has_member(page_type, "page_type"):
         off = offsetof(page_type, "page_type")
-        # Since v6.12 (Matthew Wilcox's page type rework, enum pagetype with
-        # PGTY_* values) the type lives in the top byte: PGTY_buddy.
+        # Linux kernel commit 4ffca5a96678 ("mm: support only one page_type
+        # per page") (in v6.12): enum pagetype with PGTY_* values, the type
+        # in the top byte.
         pgty = _enum_value(prog, "PGTY_buddy")
         if pgty is not None:
             return BuddyRule("pgty", off, value=pgty)
-        # In v6.10 and v6.11 the types are enumerators of enum pagetype (v6.9
-        # still has macros, handled below).
+        # Linux kernel commit ff202303c398 ("mm: convert page type macros to
+        # enum") (in v6.10): PAGE_TYPE_BASE and PG_buddy are enumerators of
+        # enum pagetype (before, macros, handled below).
         base = _enum_value(prog, "PAGE_TYPE_BASE")
         flag = _enum_value(prog, "PG_buddy")
         if base is None or flag is None:
