@@ -27,6 +27,31 @@ def split_records(text: str) -> Dict[int, str]:
     return out
 
 
+_ORDER = re.compile(r"^Page allocated via order (\d+),", re.M)
+
+
+def block_order(block: str) -> int:
+    """The allocation order of one debugfs record."""
+    match = _ORDER.search(block)
+    if match is None:
+        raise AssertionError(f"block without an order: {block[:200]!r}")
+    return int(match.group(1))
+
+
+def block_stack(block: str) -> Tuple[str, ...]:
+    """The allocation stack of one debugfs record: its frame lines without the indent."""
+    return tuple(line[1:] for line in block.split("\n") if line.startswith(" "))
+
+
+def pages_by_stack(text: str) -> Dict[Tuple[str, ...], int]:
+    """Pages per allocation stack of a debugfs text, counted from the text alone."""
+    out: Dict[Tuple[str, ...], int] = {}
+    for block in split_records(text).values():
+        stack = block_stack(block)
+        out[stack] = out.get(stack, 0) + (1 << block_order(block))
+    return out
+
+
 def _pids(block: str) -> Set[int]:
     match = _PID.search(block)
     if not match:

@@ -27,7 +27,13 @@ import drgn_pageowner.commands  # noqa: F401  (registers the commands)
 from drgn_pageowner import page_owner_text
 
 from .conftest import capture_info, run_cli, sample_program, synthetic_kernel
-from .groundtruth import assert_matches_kernel, kernel_text, split_records
+from .groundtruth import (
+    assert_matches_kernel,
+    block_order,
+    kernel_text,
+    pages_by_stack,
+    split_records,
+)
 
 
 def _run(prog, line: str) -> str:  # type: ignore[no-untyped-def]
@@ -112,13 +118,11 @@ class Text612:
     """Facts of the 6.12 sample's debugfs text (proven against the kernel's own in test_e2e_samples)."""
 
     def __init__(self) -> None:
-        self.blocks = split_records(page_owner_text(sample_program("6.12")))
-        self.orders = {p: int(re.search(r" order (\d+),", b).group(1))  # type: ignore[union-attr]
-                       for p, b in self.blocks.items()}
-        self.pages_by_stack: Dict[str, int] = {}
-        for pfn, block in self.blocks.items():
-            stack = "".join(line + "\n" for line in block.split("\n") if line.startswith(" "))
-            self.pages_by_stack[stack] = self.pages_by_stack.get(stack, 0) + (1 << self.orders[pfn])
+        text = page_owner_text(sample_program("6.12"))
+        self.blocks = split_records(text)
+        self.orders = {p: block_order(b) for p, b in self.blocks.items()}
+        self.pages_by_stack = {"".join(f" {f}\n" for f in stack): pages
+                               for stack, pages in pages_by_stack(text).items()}
         self.pages = sum(1 << o for o in self.orders.values())
 
 
