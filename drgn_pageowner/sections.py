@@ -100,8 +100,10 @@ def _present_sections(prog: Program) -> Iterator[Tuple[int, Object]]:
     section, reading each root once.
 
     drgn's for_each_present_section() reads one root past a static root array
-    when ``__highest_present_section_nr`` is missing (before v4.13); here the
-    number of roots is bounded by the array's own length.
+    when ``__highest_present_section_nr`` is missing (it was added by Linux
+    kernel commit c4e1be9ec113 ("mm, sparsemem: break out of loops early")
+    (in v4.13)); here the number of roots is bounded by the array's own
+    length.
     """
     mem_section = prog["mem_section"]
     per_root = prog["SECTIONS_PER_ROOT"].value_()
