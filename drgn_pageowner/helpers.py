@@ -38,6 +38,7 @@ __all__ = (
     "page_owner_record",
     "page_owner_page_text",
     "page_owner_text",
+    "write_page_owner",
     "write_page_owner_text",
 )
 
