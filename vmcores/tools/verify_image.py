@@ -23,7 +23,6 @@ import re
 import sys
 
 import drgn
-from drgn import cast
 from drgn.helpers.linux.stackdepot import stack_depot_fetch
 
 HDR = re.compile(r"^Page allocated via order (\d+), mask (0x[0-9a-f]+)\(([^)]*)\)(.*)$")
