@@ -52,9 +52,12 @@ def name_or_null(names: Sequence[str], index: int) -> str:
     return names[index] if 0 <= index < len(names) else "(null)"
 
 
-def comm_text(raw: bytes) -> str:
-    """A ``comm`` as the kernel prints it (up to its NUL), bytes kept by ``surrogateescape``."""
-    return raw.split(b"\0", 1)[0].decode(ENCODING, ERRORS)
+def comm_text(raw: bytes, errors: str = ERRORS) -> str:
+    """
+    A ``comm`` as the kernel prints it (up to its NUL), bytes that are not
+    UTF-8 kept by ``surrogateescape`` (or as the ``errors`` handler says).
+    """
+    return raw.split(b"\0", 1)[0].decode(ENCODING, errors)
 
 
 class DebugfsRenderer:

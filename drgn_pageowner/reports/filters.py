@@ -25,7 +25,7 @@ import numpy as np
 
 from drgn_pageowner.errors import PageOwnerError
 from drgn_pageowner.records import KernelInfo, RecordBatch, StackInfo
-from drgn_pageowner.render.debugfs import gfp_migratetype
+from drgn_pageowner.render.debugfs import comm_text, gfp_migratetype
 from drgn_pageowner.reports.classify import stack_modules
 
 __all__ = ("STATES", "CRITERIA", "Filter", "filter_batches", "parse_gfp", "comm_strings", "memcg_label")
@@ -68,8 +68,8 @@ def parse_gfp(text: str, info: KernelInfo) -> int:
 
 
 def comm_strings(column: np.ndarray) -> List[str]:
-    """Decode a ``comm`` column (``S16``) the way the kernel prints it."""
-    return [c.split(b"\0", 1)[0].decode("utf-8", "replace") for c in column.tolist()]
+    """Decode a ``comm`` column (``S16``) as the kernel prints it, non-UTF-8 bytes replaced."""
+    return [comm_text(c, "replace") for c in column.tolist()]
 
 
 def memcg_label(batch: RecordBatch, memcg_data: int) -> str:
