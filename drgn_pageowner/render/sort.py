@@ -93,9 +93,10 @@ it is a drop-in replacement; ``corrected=True`` (on :func:`main` and
 
 1. *(corrected)* ``--sort`` is ignored since v6.7 (commit c6d5e4901e00, above): after option
    parsing a ``switch`` on the single-letter flags always installs one comparator, and with
-   no flag that is "times, descending". ``--sort`` therefore never has an effect in ``"7.2"``/``"6.12"``; with
-   ``corrected=True`` the ``--sort`` keys are used when no single-letter sort option is
-   given (and then the timestamp is kept in the text iff the first key is ``alloc_ts``).
+   no flag that is "times, descending". ``--sort`` therefore never has an effect in
+   ``"7.2"``/``"6.12"``; with ``corrected=True`` the ``--sort`` keys are used when no
+   single-letter sort option is given (and then the timestamp is kept in the text iff the
+   first key is ``alloc_ts``).
 2. *(corrected)* 6.1 ``--cull free`` prints ``(UNRELEASED)`` for records whose ``free_ts``
    is non-zero and ``(RELEASED)`` otherwise, i.e. inverted.
 3. 6.1 has no default sort: without a sort option the records come out in cull order

@@ -28,7 +28,9 @@ from drgn_pageowner.records import KernelInfo, RecordBatch, StackInfo
 from drgn_pageowner.render.debugfs import comm_text, gfp_migratetype
 from drgn_pageowner.reports.classify import stack_modules
 
-__all__ = ("STATES", "CRITERIA", "Filter", "filter_batches", "parse_gfp", "comm_strings", "memcg_label")
+__all__ = (
+    "STATES", "CRITERIA", "Filter", "filter_batches", "parse_gfp", "comm_strings", "memcg_label",
+)
 
 #: values of :attr:`Filter.state`
 STATES = ("allocated", "freed", "any")
