@@ -94,6 +94,10 @@ def _pageblock_bitmap(layout: PageOwnerLayout, section: Object) -> int:
         return 0
 
 
+def _read_pointers(prog: Program, address: int, count: int) -> List[int]:
+    return np.frombuffer(prog.read(address, 8 * count), dtype="<u8").tolist()  # type: ignore[no-any-return]
+
+
 def _present_sections(prog: Program) -> Iterator[Tuple[int, Object]]:
     """
     Yield (section number, ``struct mem_section *``) for each present
@@ -111,23 +115,20 @@ def _present_sections(prog: Program) -> Iterator[Tuple[int, Object]]:
     pointer_type = prog.pointer_type(section_type)
     size = sizeof(section_type)
     map_off = offsetof(section_type, "section_mem_map")
-    kind = mem_section.type_.unaliased_kind()
-    if kind == TypeKind.POINTER:
+    array_type = mem_section.type_.unaliased()
+    if array_type.kind == TypeKind.POINTER:
         # Linux kernel commit 83e3c48729d9 ("mm/sparsemem: Allocate
         # mem_section at runtime for CONFIG_SPARSEMEM_EXTREME=y") (in v4.15).
-        base = mem_section.value_()
-        if not base:
+        if not mem_section.value_():
             return
         nr_roots = prog["NR_SECTION_ROOTS"].value_()
-        roots = [int.from_bytes(prog.read(base + 8 * i, 8), "little") for i in range(nr_roots)]
+        roots = _read_pointers(prog, mem_section.value_(), nr_roots)
+    elif array_type.type.unaliased_kind() == TypeKind.POINTER:
+        roots = _read_pointers(prog, mem_section.address_, int(array_type.length or 0))
     else:
-        length = int(mem_section.type_.unaliased().length or 0)
-        elem = mem_section.type_.unaliased().type.unaliased_kind()
-        if elem == TypeKind.POINTER:
-            raw = prog.read(mem_section.address_, 8 * length)
-            roots = [int.from_bytes(raw[8 * i : 8 * i + 8], "little") for i in range(length)]
-        else:
-            roots = [mem_section.address_ + i * per_root * size for i in range(length)]
+        # !CONFIG_SPARSEMEM_EXTREME: the roots are the rows of a static array.
+        length = int(array_type.length or 0)
+        roots = [mem_section.address_ + i * per_root * size for i in range(length)]
     try:
         highest: Optional[int] = prog["__highest_present_section_nr"].value_()
     except KeyError:
