@@ -363,25 +363,14 @@ def facts_for(
         else:
             max_pools = min(1 << index_bits, 8192)
 
-    if v < (4, 13, 0):
-        section_bits: Tuple[str, ...] = ("SECTION_MARKED_PRESENT", "SECTION_HAS_MEM_MAP")
-    elif v < (5, 3, 0):
-        section_bits = ("SECTION_MARKED_PRESENT", "SECTION_HAS_MEM_MAP", "SECTION_IS_ONLINE")
-    elif v < (5, 12, 0):
-        section_bits = (
-            "SECTION_MARKED_PRESENT",
-            "SECTION_HAS_MEM_MAP",
-            "SECTION_IS_ONLINE",
-            "SECTION_IS_EARLY",
-        )
-    else:
-        section_bits = (
-            "SECTION_MARKED_PRESENT",
-            "SECTION_HAS_MEM_MAP",
-            "SECTION_IS_ONLINE",
-            "SECTION_IS_EARLY",
-            "SECTION_TAINT_ZONE_DEVICE",
-        )
+    # each release adds a flag to those before it
+    section_bits: Tuple[str, ...] = ("SECTION_MARKED_PRESENT", "SECTION_HAS_MEM_MAP")
+    if v >= (4, 13, 0):
+        section_bits += ("SECTION_IS_ONLINE",)
+    if v >= (5, 3, 0):
+        section_bits += ("SECTION_IS_EARLY",)
+    if v >= (5, 12, 0):
+        section_bits += ("SECTION_TAINT_ZONE_DEVICE",)
 
     # PageBuddy (include/linux/page-flags.h): _mapcount == -128 up to 4.17.0;
     # page_type & (PAGE_TYPE_BASE | PG_buddy) == PAGE_TYPE_BASE with PG_buddy
