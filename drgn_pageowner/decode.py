@@ -51,7 +51,7 @@ def _kernel_info(prog: Program) -> KernelInfo:
     """Gather the facts (see :func:`kernel_info`)."""
     layout = get_layout(prog)
     names = get_name_tables(prog)
-    info = KernelInfo(
+    return KernelInfo(
         release=layout.release,
         version=layout.version,
         pageblock_order=layout.pageblock_order,
@@ -65,7 +65,6 @@ def _kernel_info(prog: Program) -> KernelInfo:
         page_group_by_mobility_disabled=layout.page_group_by_mobility_disabled,
         has_memcg=layout.has_memcg_data,
     )
-    return info
 
 
 def _ext_span(layout: PageOwnerLayout) -> int:
@@ -665,7 +664,7 @@ def _grouped(arrays: Iterator[np.ndarray], min_len: int) -> Iterator[List[np.nda
 def _finish_batch(
     recs: np.ndarray,
     include_freed: bool,
-    memcgs: Optional["_MemcgResolver"],
+    memcgs: Optional[_MemcgResolver],
     stats: DecodeStats,
     stacks: Dict[int, StackInfo],
     resolved: Optional[np.ndarray],
