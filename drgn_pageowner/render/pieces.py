@@ -14,7 +14,7 @@ grouped exactly instead, and are not cached.
 
 from __future__ import annotations
 
-from typing import Callable, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple, TypeVar
 
 import numpy as np
 
@@ -22,12 +22,14 @@ from drgn_pageowner.arrays import sorted_find
 
 __all__ = ("by_value", "group_rows", "RowTexts")
 
+_T = TypeVar("_T")
+
 _SEED = 0xCBF29CE484222325
 _PRIME = np.uint64(0x100000001B3)
 
 
-def by_value(values: np.ndarray, text_of: Callable[[int], str]) -> List[str]:
-    """``text_of(v)`` for each element, computed once per distinct value."""
+def by_value(values: np.ndarray, text_of: Callable[[Any], _T]) -> List[_T]:
+    """``text_of(v)`` (a text, or any result) for each element, computed once per distinct value."""
     distinct, which = np.unique(values, return_inverse=True)
     texts = np.array([text_of(v) for v in distinct.tolist()], dtype=object)
     return texts[which.reshape(-1)].tolist()  # type: ignore[no-any-return]

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from fnmatch import fnmatchcase
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from drgn_pageowner.errors import PageOwnerError
 from drgn_pageowner.records import KernelInfo, RecordBatch, StackInfo
 from drgn_pageowner.render.debugfs import comm_text, gfp_migratetype
+from drgn_pageowner.render.pieces import by_value
 from drgn_pageowner.reports.classify import stack_modules
 
 __all__ = (
@@ -101,10 +102,9 @@ def _match_any(value: str, patterns: Sequence[str]) -> bool:
     return any(fnmatchcase(value, p) for p in patterns)
 
 
-def _per_value(column: np.ndarray, matches: Callable[[np.ndarray], List[bool]]) -> np.ndarray:
-    """A mask over ``column``: ``matches`` answers once for the distinct values, in order."""
-    values, inverse = np.unique(column, return_inverse=True)
-    return np.array(matches(values), dtype=bool)[inverse.reshape(-1)]
+def _per_value(column: np.ndarray, matches: Callable[[Any], bool]) -> np.ndarray:
+    """A mask over ``column``: ``matches`` answers once per distinct value."""
+    return np.array(by_value(column, matches), dtype=bool)
 
 
 def _require(names: Tuple[str, ...], field_name: str, what: str) -> None:
@@ -227,10 +227,8 @@ class Filter:
             mask &= any_gfp
         if self.migratetypes:
             wanted_mt = _lookup_names(self.migratetypes, info.migratetype_names, "migratetype")
-            mask &= _per_value(
-                recs["gfp_mask"],
-                lambda vs: [gfp_migratetype(int(v), info) in wanted_mt for v in vs.tolist()],
-            )
+            page_mt = gfp_migratetype(recs["gfp_mask"].astype(np.int64), info)
+            mask &= np.isin(page_mt, np.array(wanted_mt, dtype=np.int64))
         if self.pageblock_migratetypes:
             wanted_pb = _lookup_names(
                 self.pageblock_migratetypes, info.migratetype_names, "migratetype"
@@ -239,12 +237,12 @@ class Filter:
         if self.comms:
             _require(names, "comm", "command name")
             mask &= _per_value(
-                recs["comm"], lambda vs: [_match_any(c, self.comms) for c in comm_strings(vs)]
+                recs["comm"], lambda c: _match_any(comm_text(c, "replace"), self.comms)
             )
         if self.memcgs:
             mask &= _per_value(
                 recs["memcg_data"],
-                lambda vs: [_match_any(memcg_label(batch, v), self.memcgs) for v in vs.tolist()],
+                lambda v: _match_any(memcg_label(batch, v), self.memcgs),
             )
         if self.modules:
             values = np.unique(recs["handle"][mask])
