@@ -6,7 +6,6 @@ the committed dump and the decompressed vmlinux and texts.
 
 usage: verify_committed.py vmcores/X.Y [...]
 """
-import hashlib
 import json
 import lzma
 import os
@@ -14,6 +13,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+
+from finish_image import sha256  # this folder: the script's sys.path[0]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -33,7 +34,7 @@ def main():
                         shutil.copyfileobj(i, o, 1 << 20)
                 else:
                     os.symlink(os.path.abspath(src), dst)
-                h = hashlib.sha256(open(dst, "rb").read()).hexdigest()
+                h = sha256(dst)
                 ok = h == f["sha256"] and os.path.getsize(dst) == f["bytes"]
                 print(f"{d}: {f['file']}: {'sha256 ok' if ok else 'MISMATCH'}")
                 rc |= not ok
