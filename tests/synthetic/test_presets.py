@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 from drgn import Object
 from drgn.helpers.linux.stackdepot import stack_depot_fetch
 
@@ -32,8 +33,6 @@ def test_preset_builds_and_reads() -> None:
 
 
 def test_parse_preset_refuses_bad_fields() -> None:
-    import pytest
-
     for text, message in (
         ("6.12:1G:abc", "bad stack count"),
         ("6.12:1G:0", "bad stack count"),
