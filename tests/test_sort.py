@@ -377,7 +377,11 @@ def test_510_stdin_and_blocks_match_file(name: str, tmp_path: Path) -> None:
     stdin = io.BytesIO(data)
     assert _run_main(["-", "out.txt"], "5.10", tmp_path, b"", stdin=stdin) == want
     texts = [b.decode("utf-8", "surrogateescape") + "\n\n" for b in data.split(b"\n\n")[:-1]]
-    assert "".join(texts).encode("utf-8", "surrogateescape") == data or name == "reader"
+    joined = "".join(texts).encode("utf-8", "surrogateescape")
+    if name == "reader":  # its last block has no blank line after it: not one of ``texts``
+        assert data.startswith(joined) and b"\n\n" not in data[len(joined):]
+    else:
+        assert joined == data
     got = _run_main(["-", "out.txt"], "5.10", tmp_path, b"", blocks=texts)
     assert got == want
 
