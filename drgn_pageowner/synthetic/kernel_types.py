@@ -152,7 +152,9 @@ PAGETYPE_6_10 = (
 )
 
 #: 6.11.11 (segzix/linux-6.11.11): types moved to the top bits, PG_zsmalloc
-#: added, and the low 16 bits reserved (PAGE_MAPCOUNT_RESERVE = ~0x0000ffff)
+#: added, and the low 16 bits reserved (PAGE_MAPCOUNT_RESERVE = ~0x0000ffff).
+#: Linux kernel commit 8db00ad56461 ("mm: allow reuse of the lower 16 bit of
+#: the page type with an actual type") (in v6.11)
 PAGETYPE_6_11 = (
     ("PG_buddy", 0x40000000),
     ("PG_offline", 0x20000000),
@@ -166,7 +168,8 @@ PAGETYPE_6_11 = (
 )
 
 #: 6.12 (Debian 6.12.117): one type per page, in the top byte (PGTY_*); all
-#: values fit an unsigned int
+#: values fit an unsigned int. Linux kernel commit 4ffca5a96678 ("mm: support
+#: only one page_type per page") (in v6.12)
 PAGETYPE_6_12 = (
     ("PGTY_buddy", 0xF0),
     ("PGTY_offline", 0xF1),

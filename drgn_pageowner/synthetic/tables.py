@@ -261,7 +261,9 @@ def _pageflags_before_612(v: Version, arch: str) -> Tuple[List[str], List[Tuple[
             "PG_unevictable",
         ]  # fmt: skip
         if v >= (6, 10, 0):
-            real.remove("PG_slab")  # a page type from 6.10 (6.9.0 has it, 6.10.0 not)
+            # a page type from 6.10 (6.9.0 has it, 6.10.0 not): Linux kernel
+            # commit 46df8e73a4a3 ("mm: free up PG_slab") (in v6.10)
+            real.remove("PG_slab")
     real.append("PG_mlocked")
     if arch == "x86_64":
         real.append("PG_uncached")

@@ -275,6 +275,8 @@ def _arch_geometry(arch: str, page_shift: int, v: Version) -> Tuple[int, int, in
     elif arch == "arm64":
         if page_shift not in (12, 14, 16):
             raise ValueError("arm64 page size must be 4K, 16K or 64K")
+        # Linux kernel commit f0b13ee23241 ("arm64/sparsemem: reduce
+        # SECTION_SIZE_BITS") (in v5.12)
         if v >= (5, 12, 0):
             ssb = 29 if page_shift == 16 else 27
         else:
@@ -340,6 +342,8 @@ def facts_for(
     elif v < (6, 8, 5):
         handle = (("pool_index", 32 - offset_bits - 5), ("offset", offset_bits), ("extra", 5))
     else:
+        # Linux kernel commit a6c1d9cb9a68 ("stackdepot: rename pool_index to
+        # pool_index_plus_1") (in v6.9; backported to 6.8.5)
         handle = (
             ("pool_index_plus_1", 32 - offset_bits - 5),
             ("offset", offset_bits),
@@ -352,6 +356,8 @@ def facts_for(
         cap = 8192 if v >= (4, 13, 0) else 1024
         max_pools = min(1 << index_bits, cap)
     elif v < (6, 8, 0):
+        # Linux kernel commit 961c949b012f ("lib/stackdepot: rename slab to
+        # pool") (in v6.3)
         pools_symbol, index_symbol, offset_symbol = "stack_pools", "pool_index", "pool_offset"
         max_pools = min(1 << index_bits, 8192)
     else:
@@ -366,10 +372,16 @@ def facts_for(
     # each release adds a flag to those before it
     section_bits: Tuple[str, ...] = ("SECTION_MARKED_PRESENT", "SECTION_HAS_MEM_MAP")
     if v >= (4, 13, 0):
+        # Linux kernel commit 2d070eab2e82 ("mm: consider zone which is not
+        # fully populated to have holes") (in v4.13)
         section_bits += ("SECTION_IS_ONLINE",)
     if v >= (5, 3, 0):
+        # Linux kernel commit 326e1b8f83a4 ("mm/sparsemem: introduce a
+        # SECTION_IS_EARLY flag") (in v5.3)
         section_bits += ("SECTION_IS_EARLY",)
     if v >= (5, 12, 0):
+        # Linux kernel commit 1f90a3477df3 ("mm: teach pfn_to_online_page()
+        # about ZONE_DEVICE section collisions") (in v5.12)
         section_bits += ("SECTION_TAINT_ZONE_DEVICE",)
 
     # PageBuddy (include/linux/page-flags.h): _mapcount == -128 up to 4.17.0;
@@ -377,7 +389,11 @@ def facts_for(
     # 0x80 from 4.18.0 (also 6.10.0, where the values became enum pagetype
     # but kept PG_buddy = 0x80, PAGE_TYPE_BASE = 0xf0000000); 6.11.11: enum
     # pagetype with PG_buddy = 0x40000000, PAGE_TYPE_BASE = 0x80000000; 6.12:
-    # page_type >> 24 == PGTY_buddy (Debian 6.12.117).
+    # page_type >> 24 == PGTY_buddy (Debian 6.12.117). Linux kernel commits
+    # 6e292b9be7f4 ("mm: split page_type out from _mapcount") (in v4.18),
+    # 8db00ad56461 ("mm: allow reuse of the lower 16 bit of the page type
+    # with an actual type") (in v6.11) and 4ffca5a96678 ("mm: support only
+    # one page_type per page") (in v6.12).
     if v < (4, 18, 0):
         buddy_kind = "mapcount"
     elif v < (6, 11, 0):
@@ -419,7 +435,14 @@ def facts_for(
     # owner_on_every_subpage 5.4, section_flags_enum 6.0,
     # page_ext_invalid_bit and the 5 extra handle bits 6.1, pool_index 6.3,
     # slab cap 4.13, memcg_data 5.11, objexts 6.10) come from commit history
-    # and have no VERIFIED.md row.
+    # and have no VERIFIED.md row. Commits, where found (VERIFIED.md, "Commit
+    # IDs"): Linux kernel commits 83e3c48729d9 ("mm/sparsemem: Allocate
+    # mem_section at runtime for CONFIG_SPARSEMEM_EXTREME=y") (in v4.15),
+    # f1eca35a0dc7 ("mm/sparsemem: introduce struct mem_section_usage") (in
+    # v5.3), 7e2f2a0cd17c ("mm, page_owner: record page owner for each
+    # subpage") (in v5.4), ed7802dd48f7 ("mm: memory_hotplug: enumerate all
+    # supported section flags") (in v6.0) and 53fbef56e07d ("mm: introduce
+    # memdesc_flags_t") (in v6.18).
     return Facts(
         release=release,
         version=v,
