@@ -40,7 +40,7 @@ import numpy as np
 
 from drgn_pageowner.errors import PageOwnerError
 from drgn_pageowner.records import RecordBatch, StackMaps
-from drgn_pageowner.reports.classify import KERNEL_MODULE, allocator, stack_modules
+from drgn_pageowner.reports.classify import allocator, stack_modules
 from drgn_pageowner.reports.filters import comm_strings, memcg_label
 from drgn_pageowner.reports.model import Cell, Table
 
@@ -272,27 +272,26 @@ class Aggregator:
             for value, n, p in zip(uniq.tolist(), counts, sums)
         )
 
+    def _symbols(self, handle: int) -> Tuple[str, ...]:
+        """The frames of ``handle``'s stack; none when it is unknown."""
+        stack = self._stacks.get(handle)
+        return stack.symbols if stack is not None else ()
+
     def _stack_groups(self) -> List[Group]:
         uniq, counts, sums = self._reduce()
-        parts = []
-        for handle, n, p in zip(uniq.tolist(), counts, sums):
-            stack = self._stacks.get(handle)
-            key: Tuple[Cell, ...] = tuple(stack.symbols) if stack is not None else ()
-            parts.append((key, n, p, handle))
-        return _merged(parts)
+        return _merged(
+            (self._symbols(handle), n, p, handle)
+            for handle, n, p in zip(uniq.tolist(), counts, sums)
+        )
 
     def _stack_class_groups(self) -> List[Group]:
         """``module`` and ``allocator`` groups: classes of the stacks."""
         uniq, counts, sums = self._reduce()
         parts = []
         for handle, n, p in zip(uniq.tolist(), counts, sums):
-            stack = self._stacks.get(handle)
-            symbols = stack.symbols if stack is not None else ()
-            if self.by == "module":
-                keys = stack_modules(symbols) if stack is not None else (KERNEL_MODULE,)
-            else:
-                keys = (allocator(symbols),)
-            parts += [((name,), n, p, None) for name in keys]
+            symbols = self._symbols(handle)
+            names = stack_modules(symbols) if self.by == "module" else (allocator(symbols),)
+            parts += [((name,), n, p, None) for name in names]
         return _merged(parts)
 
     def result(self) -> Aggregate:
