@@ -273,7 +273,7 @@ def test_local_pool(local_run: Tuple[Path, Result]) -> None:
 def test_dask_cluster_gives_identical_outputs(
     fleet_dir: Path, local_run: Tuple[Path, Result]
 ) -> None:
-    distributed = pytest.importorskip("distributed")
+    import distributed  # the [test] extra installs it: missing, this fails instead of skipping
     local_out, local_result = local_run
     out = fleet_dir / "dask"
     with distributed.LocalCluster(
@@ -306,7 +306,8 @@ def test_missing_dask_is_one_sentence(fleet_dir: Path, monkeypatch: pytest.Monke
 def test_unreachable_scheduler_is_one_sentence(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytest.importorskip("distributed")
+    import distributed  # noqa: F401  (the [test] extra installs it: no skip)
+
     monkeypatch.setattr(batch_mod, "DASK_CONNECT_TIMEOUT", "1s")
     with pytest.raises(PageOwnerError, match=r"^could not connect to the Dask scheduler at "
                        r"tcp://127\.0\.0\.1:1: "):
