@@ -34,7 +34,7 @@ from drgn_pageowner.cli_batch import register
 from drgn_pageowner.errors import PageOwnerError
 
 from .conftest import SAMPLE_NAMES, sample
-from .groundtruth import pages_by_stack
+from .groundtruth import block_order, block_stack, pages_by_stack, split_records
 
 register(main)
 
@@ -316,6 +316,7 @@ def test_unreachable_scheduler_is_one_sentence(
 
 
 def test_dump_json_report(tmp_path: Path) -> None:
+    from drgn_pageowner import page_owner_text
     from drgn_pageowner.decode import iter_batches, kernel_info
     from drgn_pageowner.render.structured import render_jsonl
     from drgn_pageowner.target import open_synthetic
@@ -327,9 +328,14 @@ def test_dump_json_report(tmp_path: Path) -> None:
                       progress=lambda d, t: seen.append((d, t)))
     assert res.status == "ok" and res.output == "one.jsonl" and seen == [(1, 1)]
     prog = open_synthetic("6.12:256M:50")
-    assert (out / "one.jsonl").read_text() == "".join(
-        render_jsonl(kernel_info(prog), iter_batches(prog))
-    )
+    written = (out / "one.jsonl").read_text()
+    assert written == "".join(render_jsonl(kernel_info(prog), iter_batches(prog)))
+    # one row per record of the debugfs text, in its order, with its order and stack
+    blocks = split_records(page_owner_text(open_synthetic("6.12:256M:50")))
+    rows = [json.loads(line) for line in written.splitlines()]
+    assert [(r["pfn"], r["order"], tuple(f["symbol"] for f in r["stack"])) for r in rows] == [
+        (pfn, block_order(b), block_stack(b)) for pfn, b in blocks.items()
+    ]
     assert res.key_columns == ("comm",) and res.records == sum(g[2] for g in res.groups)
 
 
