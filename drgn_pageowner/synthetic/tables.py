@@ -86,7 +86,11 @@ def gfp_bits(v: Version, arch: str = "x86_64") -> Dict[str, int]:
     # 4.14.177, 4.15.0, 4.17.0, 4.18.0, 5.0.1 and 5.1.0 (see VERIFIED.md):
     # OTHER_NODE goes in 4.10, REPEAT becomes RETRY_MAYFAIL by 4.14, COLD and
     # NOTRACK go in 4.15 (4.14.y stable later dropped NOTRACK too), the bits
-    # are reshuffled in 4.18 and again in 5.1.
+    # are reshuffled in 4.18 and again in 5.1. Linux kernel commits
+    # 41b6167e8f74 ("mm: get rid of __GFP_OTHER_NODE") (in v4.10),
+    # dcda9b04713c ("mm, tree wide: replace __GFP_REPEAT by
+    # __GFP_RETRY_MAYFAIL with more useful semantic") (in v4.13) and
+    # 453f85d43fa9 ("mm: remove __GFP_COLD") (in v4.15).
     base = {
         "__GFP_DMA": 0x1, "__GFP_HIGHMEM": 0x2, "__GFP_DMA32": 0x4, "__GFP_MOVABLE": 0x8,
         "__GFP_RECLAIMABLE": 0x10, "__GFP_HIGH": 0x20, "__GFP_IO": 0x40, "__GFP_FS": 0x80,
@@ -129,7 +133,9 @@ def _composites(v: Version, b: Dict[str, int]) -> Dict[str, int]:
     g["GFP_KERNEL"] = g["__GFP_RECLAIM"] | b["__GFP_IO"] | b["__GFP_FS"]
     g["GFP_KERNEL_ACCOUNT"] = g["GFP_KERNEL"] | b["__GFP_ACCOUNT"]
     if v < (4, 14, 0):
-        # 4.9.0 - 4.12.0 gfp.h; gone in 4.14.177 ("remove GFP_TEMPORARY")
+        # 4.9.0 - 4.12.0 gfp.h; gone in 4.14.177: Linux kernel commit
+        # 0ee931c4e31a ("mm: treewide: remove GFP_TEMPORARY allocation flag")
+        # (in v4.14)
         g["GFP_TEMPORARY"] = (
             g["__GFP_RECLAIM"] | b["__GFP_IO"] | b["__GFP_FS"] | b["__GFP_RECLAIMABLE"]
         )
@@ -371,10 +377,14 @@ def migrate_reason_names(v: Version) -> List[Tuple[str, str]]:
     else:
         reasons.append(("MR_CMA", "cma"))  # 4.16.13 still MR_CMA
     if v >= (5, 13, 0):
-        # absent in 5.12.9, present in 5.14.2; 5.13 from the commit history
+        # absent in 5.12.9, present in 5.14.2: Linux kernel commit
+        # d1e153fea2a8 ("mm/gup: migrate pinned pages out of movable zone")
+        # (in v5.13)
         reasons.append(("MR_LONGTERM_PIN", "longterm_pin"))
     if v >= (5, 15, 0):
-        reasons.append(("MR_DEMOTION", "demotion"))  # 5.14.2 no, 5.15.16 yes
+        # 5.14.2 no, 5.15.16 yes: Linux kernel commit 26aa2d199d6f
+        # ("mm/migrate: demote pages during reclaim") (in v5.15)
+        reasons.append(("MR_DEMOTION", "demotion"))
     if v >= (6, 11, 0):
         reasons.append(("MR_DAMON", "damon"))  # 6.10.0 no, 6.11.11 yes
     return reasons
