@@ -30,6 +30,7 @@ from .conftest import capture_info, run_cli, sample_program, synthetic_kernel
 from .groundtruth import (
     assert_matches_kernel,
     block_order,
+    block_stack,
     kernel_text,
     pages_by_stack,
     split_records,
@@ -148,7 +149,9 @@ def _check_cli_output(args: List[str], out: str, text: Text612) -> None:
         assert_matches_kernel("6.12", out)
     elif args == ["dump", "--format", "json"]:
         rows = [json.loads(line) for line in out.splitlines()]
-        assert [(r["pfn"], r["order"]) for r in rows] == list(text.orders.items())
+        assert [(r["pfn"], r["order"], tuple(f["symbol"] for f in r["stack"])) for r in rows] == [
+            (pfn, text.orders[pfn], block_stack(block)) for pfn, block in text.blocks.items()
+        ]
     elif args == ["dump", "--format", "folded"]:
         # one line per stack, root first; the counts are pages
         assert sum(int(line.rsplit(" ", 1)[1]) for line in out.splitlines()) == text.pages
