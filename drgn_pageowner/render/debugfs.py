@@ -168,10 +168,13 @@ class DebugfsRenderer:
 
         pfn = recs["pfn"].astype(np.int64)
         gfp = col("gfp_mask").astype(np.int64)
-        head_keys = [col("order"), gfp, col("pid"), col("tgid")]
-        head_keys.append(recs["comm"] if "comm" in names else np.zeros(n, dtype="S1"))
-        if not fmt.tgid_comm:
-            head_keys = head_keys[: 3 if fmt.pid else 2]
+        # The values the header shows, as _head() takes them.
+        head_keys = [col("order"), gfp]
+        if fmt.tgid_comm:
+            comm = recs["comm"] if "comm" in names else np.zeros(n, dtype="S1")
+            head_keys += [col("pid"), col("tgid"), comm]
+        elif fmt.pid:
+            head_keys.append(col("pid"))
 
         columns = [self._heads.texts(head_keys)]
         if fmt.pid:
