@@ -42,7 +42,7 @@ import os
 import re
 import time
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
@@ -57,6 +57,7 @@ from drgn_pageowner.render import table as table_render
 from drgn_pageowner.render.debugfs import ENCODING, ERRORS
 from drgn_pageowner.render.structured import render_jsonl
 from drgn_pageowner.reports import (
+    CRITERIA,
     GROUPINGS,
     Aggregator,
     Cell,
@@ -383,12 +384,8 @@ FilterSpec = Tuple[Tuple[str, Any], ...]
 
 def filter_spec(flt: Filter) -> FilterSpec:
     """The criteria of ``flt`` as a :data:`FilterSpec` (``Filter(**dict(spec))`` rebuilds it)."""
-    spec: List[Tuple[str, Any]] = [("state", flt.state)]
-    for f in fields(Filter):
-        value = getattr(flt, f.name)
-        if f.init and f.name != "state" and value:
-            spec.append((f.name, tuple(value)))
-    return tuple(spec)
+    criteria = ((name, tuple(getattr(flt, name))) for name in CRITERIA)
+    return (("state", flt.state), *((name, value) for name, value in criteria if value))
 
 
 @dataclass(frozen=True)
@@ -420,7 +417,7 @@ class BatchOptions:
         :raises PageOwnerError: for a name that is no criterion of a filter or
             a bad state
         """
-        known = [f.name for f in fields(Filter) if f.init]
+        known = (*CRITERIA, "state")
         for name, _value in self.filter_spec:
             if name not in known:
                 raise PageOwnerError(

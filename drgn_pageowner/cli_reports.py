@@ -20,7 +20,6 @@ front end, these commands never read memory themselves: records come from
 from __future__ import annotations
 
 import os
-from dataclasses import fields
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import click
@@ -38,6 +37,7 @@ from drgn_pageowner.render import table as table_render
 from drgn_pageowner.render.flamegraph import render_svg
 from drgn_pageowner.render.structured import folded_counts, folded_stack, render_jsonl
 from drgn_pageowner.reports import (
+    CRITERIA,
     GROUPINGS,
     STATES,
     Aggregate,
@@ -56,7 +56,11 @@ DEFAULT_TOP = 20
 
 
 def filter_options(state: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Add the shared record filter options (``--state`` unless ``state`` is False)."""
+    """
+    Add the shared record filter options (``--state`` unless ``state`` is
+    False); their parameters are named after the filter's
+    :data:`~drgn_pageowner.reports.CRITERIA`, which :func:`make_filter` reads.
+    """
     options = [
         click.option("--pid", "pids", type=int, multiple=True, metavar="PID",
                      help="Allocated by this pid (repeatable: any of them)."),
@@ -97,14 +101,9 @@ def filter_options(state: bool = True) -> Callable[[Callable[..., Any]], Callabl
     return decorate
 
 
-#: the criteria of a :class:`Filter` (its fields but ``state``); the options
-#: of :func:`filter_options` are named after them
-_FILTER_KEYS = tuple(f.name for f in fields(Filter) if f.init and f.name != "state")
-
-
 def make_filter(options: dict, state: str = "allocated") -> Filter:
     """Build a :class:`Filter` from the parsed filter options (others are ignored)."""
-    values = {k: tuple(options.get(k) or ()) for k in _FILTER_KEYS}
+    values = {k: tuple(options.get(k) or ()) for k in CRITERIA}
     return Filter(state=options.get("state") or state, **values)
 
 
