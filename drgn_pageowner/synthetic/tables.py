@@ -237,6 +237,10 @@ def _pageflags_before_612(v: Version, arch: str) -> Tuple[List[str], List[Tuple[
     VERIFIED.md). PG_uncached is there on x86_64 (ARCH_USES_PG_UNCACHED is
     ``def_bool y`` with X86_PAT), not on arm64.
     """
+    # PG_waiters: Linux kernel commit 62906027091f ("mm: add PageWaiters
+    # indicating tasks are waiting for a page bit") (in v4.10). PG_workingset:
+    # Linux kernel commit 1899ad18c607 ("mm: workingset: tell cache
+    # transitions from workingset thrashing") (in v4.20).
     if v < (4, 10, 0):
         real = [
             "PG_locked", "PG_error", "PG_referenced", "PG_uptodate", "PG_dirty", "PG_lru",
@@ -275,10 +279,13 @@ def _pageflags_before_612(v: Version, arch: str) -> Tuple[List[str], List[Tuple[
         real.append("PG_uncached")
     real += ["PG_hwpoison", "PG_young", "PG_idle"]
     if v >= (6, 2, 0):
-        if arch == "arm64":  # CONFIG_ARCH_USES_PG_ARCH_X, selected by arm64 only
+        # CONFIG_ARCH_USES_PG_ARCH_X, selected by arm64 only; PG_arch_3: Linux
+        # kernel commit ef6458b1b6ca ("mm: Add PG_arch_3 page flag") (in v6.2)
+        if arch == "arm64":
             real += ["PG_arch_2", "PG_arch_3"]
     elif v >= (5, 10, 0):
-        # CONFIG_64BIT (5.12.9 - 6.1.192; not in 5.7.14; 5.10 from commit history)
+        # CONFIG_64BIT (5.12.9 - 6.1.192; not in 5.7.14): Linux kernel commit
+        # 4beba9486abd ("mm: Add PG_arch_2 page flag") (in v5.10)
         real.append("PG_arch_2")
 
     aliases: List[Tuple[str, str]] = []
