@@ -15,17 +15,18 @@ from .groundtruth import assert_matches_kernel, kernel_text, split_records
 CONTRIB = Path(__file__).resolve().parent.parent / "contrib"
 
 
-def _drgn(script: str, *args: str) -> subprocess.CompletedProcess:
+def _drgn(script: Path, *args: str) -> subprocess.CompletedProcess:
+    """drgn's own CLI running ``script`` on the 6.12 sample image."""
     s = sample("6.12")
     return subprocess.run(
         [sys.executable, "-m", "drgn", "-q", "-c", str(s.core), "-s", str(s.vmlinux),
-         str(CONTRIB / script), *args],
+         str(script), *args],
         capture_output=True, timeout=600,
     )
 
 
 def test_contrib_dump_matches_kernel_text() -> None:
-    result = _drgn("page_owner_dump.py")
+    result = _drgn(CONTRIB / "page_owner_dump.py")
     assert result.returncode == 0, result.stderr.decode(errors="replace")
     assert result.stderr == b"", "no warning: the dump is read whole"
     assert_matches_kernel("6.12", result.stdout.decode(ENCODING, ERRORS))
@@ -34,7 +35,7 @@ def test_contrib_dump_matches_kernel_text() -> None:
 def test_contrib_page_lookup() -> None:
     kernel = split_records(kernel_text("6.12"))
     pfn, block = next((p, b) for p, b in kernel.items() if "order 9," in b)
-    result = _drgn("page_owner_page.py", hex(pfn))
+    result = _drgn(CONTRIB / "page_owner_page.py", hex(pfn))
     assert result.returncode == 0, result.stderr.decode(errors="replace")
     out = result.stdout.decode(ENCODING, ERRORS)
     assert out.startswith("page_owner tracks the page as allocated\n")
@@ -51,10 +52,6 @@ def test_installed_plugin_registers_commands_in_drgn(tmp_path: Path) -> None:
         "from drgn.commands import run_command\n"
         "run_command(prog, 'page_owner_stacks --threshold 1000')\n"
     )
-    s = sample("6.12")
-    result = subprocess.run(
-        [sys.executable, "-m", "drgn", "-q", "-c", str(s.core), "-s", str(s.vmlinux), str(script)],
-        capture_output=True, timeout=600,
-    )
+    result = _drgn(script)
     assert result.returncode == 0, result.stderr.decode(errors="replace")
     assert b"nr_base_pages: " in result.stdout
