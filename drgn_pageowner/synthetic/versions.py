@@ -228,7 +228,8 @@ def _owner_fields(v: Version) -> Tuple[Tuple[str, str], ...]:
         return tuple(base)
     # 4.15 (short order) and 6.8 (free_pid/free_tgid) were read in trees
     # (VERIFIED.md, "Facts"). The 5.4, 5.11, 5.13 and 5.18 members come from
-    # commit history, not read in a tree (no VERIFIED.md row).
+    # commit history, not read in a tree (the commits of the first three are
+    # in VERIFIED.md, "Commit IDs").
     fields = [
         ("unsigned short", "order"),
         ("short", "last_migrate_reason"),
@@ -236,10 +237,16 @@ def _owner_fields(v: Version) -> Tuple[Tuple[str, str], ...]:
         ("depot_stack_handle_t", "handle"),
     ]
     if v >= (5, 4, 0):
+        # Linux kernel commit 8974558f49a6 ("mm, page_owner, debug_pagealloc:
+        # save and dump freeing stack trace") (in v5.4)
         fields.append(("depot_stack_handle_t", "free_handle"))
     if v >= (5, 11, 0):
+        # Linux kernel commit 9cc7e96aa846 ("mm/page_owner: record timestamp
+        # and pid") (in v5.11), also pid below
         fields.append(("u64", "ts_nsec"))
     if v >= (5, 13, 0):
+        # Linux kernel commit 866b48526217 ("mm/page_owner: record the
+        # timestamp of all pages during free") (in v5.13)
         fields.append(("u64", "free_ts_nsec"))
     if v >= (5, 18, 0):
         fields.append(("char [16]", "comm"))
@@ -255,7 +262,9 @@ def _owner_fields(v: Version) -> Tuple[Tuple[str, str], ...]:
 
 def _page_ext_flags(v: Version) -> Tuple[str, ...]:
     # include/linux/page_ext.h: DEBUG_POISON still in 4.18.0, gone in 4.19.0;
-    # DEBUG_GUARD in 5.2.1, gone in 5.3.1; OWNER_ALLOCATED in 5.6.4.
+    # DEBUG_GUARD in 5.2.1, gone in 5.3.1; OWNER_ALLOCATED in 5.6.4 (added
+    # as PAGE_EXT_OWNER_ACTIVE by Linux kernel commit 37389167a281 ("mm,
+    # page_owner: keep owner info when freeing the page") (in v5.4)).
     if v < (4, 19, 0):
         return ("PAGE_EXT_DEBUG_POISON", "PAGE_EXT_DEBUG_GUARD", "PAGE_EXT_OWNER")
     if v < (5, 3, 0):
