@@ -18,7 +18,7 @@ from drgn_pageowner.sections import get_sections
 from drgn_pageowner.stackdepot import get_stack_depot
 from drgn_pageowner.synthetic import build, small_spec
 
-from .conftest import synthetic_kernel
+from .conftest import buddy_pfns, synthetic_kernel
 
 
 def _fault(address: int, count: int, offset: int, physical: bool) -> bytes:
@@ -45,6 +45,13 @@ def test_unreadable_page_ext_is_skipped_and_counted() -> None:
     lost = [p for p in pfns if entry_in_page(p)]
     assert 0 < len(lost) < len(pfns)
     assert text.count("Page allocated via") == len(pfns) - len(lost)
+    # counted: the entries the kernel's walk reads there, i.e. all but those of free
+    # (buddy) pages, which read_page_owner() skips on struct page alone
+    section = range(sec.start_pfn, sec.start_pfn + sec.nr_pages)
+    buddy = buddy_pfns(synthetic_kernel("6.12.0").spec)
+    assert stats.unreadable_page_ext == sum(
+        1 for p in section if entry_in_page(p) and p not in buddy
+    )
     assert "page_ext entries were unreadable" in stats.summary()
 
 
