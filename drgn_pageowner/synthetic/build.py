@@ -717,24 +717,16 @@ class _Builder:
         npb = (self.pfn_end >> f.pageblock_order) + 1
         mt = np.ones(npb, dtype=np.uint8)
         recs = self.recs
-        # The allocated, non-early record of lowest PFN (then the first
-        # listed) decides; records are taken in chunks.
-        never = np.iinfo(np.int64).max
-        winner = np.full(npb, never, dtype=np.int64)
-        for a in range(0, len(recs), _CHUNK):
-            b = min(len(recs), a + _CHUNK)
+
+        def allocated(a: int, b: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
             sel = recs["allocated"][a:b] & ~recs["early"][a:b]
             pfn = recs["pfn"][a:b][sel].astype(np.int64)
-            gmt = _gfp_migratetype(recs["gfp"][a:b][sel], self.gfp_bits)
-            pb = pfn >> f.pageblock_order
-            o = np.lexsort((pfn, pb))
-            pb, pfn, gmt = pb[o], pfn[o], gmt[o]
-            first = np.ones(len(pb), dtype=bool)
-            np.not_equal(pb[1:], pb[:-1], out=first[1:])
-            cb, cp = pb[first], pfn[first]
-            better = cp < winner[cb]
-            winner[cb[better]] = cp[better]
-            mt[cb[better]] = gmt[first][better]
+            return sel, pfn >> f.pageblock_order, pfn
+
+        # the allocated, non-early record of lowest PFN (then the first listed) decides
+        first = self._first_records(npb, allocated)
+        has = first >= 0
+        mt[has] = _gfp_migratetype(recs["gfp"][first[has]], self.gfp_bits)
         for pb_nr, m in self.spec.pageblock_migratetypes.items():
             mt[pb_nr] = m
         return mt
@@ -1374,30 +1366,47 @@ class _Builder:
         """
         recs = self.recs
         nst = len(self.spec.stacks)
-        never = np.iinfo(np.uint64).max
-        first_ts = np.full(nst, never, dtype=np.uint64)
-        first_rec = np.full(nst, np.iinfo(np.int64).max, dtype=np.int64)
-        pages = np.zeros(nst, dtype=np.int64)
-        for a in range(0, len(recs), _CHUNK):
-            b = min(len(recs), a + _CHUNK)
+
+        def used_by(a: int, b: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
             stack = recs["stack"][a:b]
             sel = ~recs["early"][a:b] & (stack >= 0)
-            st = stack[sel]
-            ts = recs["ts_nsec"][a:b][sel]
-            ri = np.nonzero(sel)[0] + a
-            o = np.lexsort((ri, ts, st))
-            st, ts, ri = st[o], ts[o], ri[o]
-            first = np.ones(len(st), dtype=bool)
-            np.not_equal(st[1:], st[:-1], out=first[1:])
-            cs, ct, cr = st[first], ts[first], ri[first]
-            better = (ct < first_ts[cs]) | ((ct == first_ts[cs]) & (cr < first_rec[cs]))
-            first_ts[cs[better]] = ct[better]
-            first_rec[cs[better]] = cr[better]
-            live = sel & recs["allocated"][a:b]
-            np.add.at(pages, stack[live], np.int64(1) << recs["order"][a:b][live].astype(np.int64))
-        used = np.nonzero(first_rec != np.iinfo(np.int64).max)[0]
-        used = used[np.lexsort((first_rec[used], first_ts[used]))]
+            return sel, stack[sel], recs["ts_nsec"][a:b][sel]
+
+        first = self._first_records(nst, used_by)
+        used = np.nonzero(first >= 0)[0]
+        used = used[np.lexsort((first[used], recs["ts_nsec"][first[used]]))]
+        pages = np.zeros(nst, dtype=np.int64)
+        for a in range(0, len(recs), _CHUNK):
+            stack = recs["stack"][a : a + _CHUNK]
+            live = ~recs["early"][a : a + _CHUNK] & (stack >= 0) & recs["allocated"][a : a + _CHUNK]
+            order = recs["order"][a : a + _CHUNK][live].astype(np.int64)
+            np.add.at(pages, stack[live], np.int64(1) << order)
         return used, pages
+
+    def _first_records(
+        self, nkeys: int, pick: Callable[[int, int], Tuple[np.ndarray, np.ndarray, np.ndarray]]
+    ) -> np.ndarray:
+        """
+        For each key below ``nkeys``, the record that comes first by (rank,
+        record index), or -1. ``pick(a, b)`` gives, for records ``a:b``, a mask
+        of those that count and their keys and (non-negative) ranks. Records
+        are taken in chunks.
+        """
+        best = np.full(nkeys, -1, dtype=np.int64)
+        best_rank = np.zeros(nkeys, dtype=np.uint64)
+        for a in range(0, len(self.recs), _CHUNK):
+            sel, key, rank = pick(a, min(len(self.recs), a + _CHUNK))
+            rec = np.nonzero(sel)[0] + a
+            o = np.lexsort((rank, key))  # stable: equal ranks in record order
+            key, rank, rec = key[o], rank[o].astype(np.uint64), rec[o]
+            first = np.ones(len(key), dtype=bool)
+            np.not_equal(key[1:], key[:-1], out=first[1:])
+            key, rank, rec = key[first], rank[first], rec[first]
+            # an earlier chunk keeps its records on equal ranks
+            better = (best[key] < 0) | (rank < best_rank[key])
+            best[key[better]] = rec[better]
+            best_rank[key[better]] = rank[better]
+        return best
 
     # ----------------------------------------------------------------- kallsyms
     def _kallsyms(self) -> None:
