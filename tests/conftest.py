@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -33,6 +35,18 @@ def sample_program(name: str):  # type: ignore[no-untyped-def]
 
 def sample(name: str) -> Sample:
     return find_sample(name)
+
+
+def run_drgn_command(prog, line: str) -> str:  # type: ignore[no-untyped-def]
+    """Standard output of a drgn command line (pipes and redirections allowed) on ``prog``."""
+    from drgn.commands import DEFAULT_COMMAND_NAMESPACE
+
+    import drgn_pageowner.commands  # noqa: F401  (registers the commands)
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        DEFAULT_COMMAND_NAMESPACE.run(prog, line)
+    return out.getvalue()
 
 
 def run_cli(*args: str, check: bool = False) -> "subprocess.CompletedProcess[bytes]":

@@ -26,7 +26,7 @@ from drgn.commands import DEFAULT_COMMAND_NAMESPACE
 import drgn_pageowner.commands  # noqa: F401  (registers the commands)
 from drgn_pageowner import page_owner_text
 
-from .conftest import capture_info, run_cli, sample_program, synthetic_kernel
+from .conftest import capture_info, run_cli, run_drgn_command, sample_program, synthetic_kernel
 from .groundtruth import (
     assert_matches_kernel,
     block_order,
@@ -35,13 +35,6 @@ from .groundtruth import (
     pages_by_stack,
     split_records,
 )
-
-
-def _run(prog, line: str) -> str:  # type: ignore[no-untyped-def]
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        DEFAULT_COMMAND_NAMESPACE.run(prog, line)
-    return out.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +61,7 @@ def test_plugin_hook_registers_for_kernels_only() -> None:
 
 
 def test_page_owner_command_on_sample_matches_kernel() -> None:
-    assert_matches_kernel("6.12", _run(sample_program("6.12"), "page_owner"))
+    assert_matches_kernel("6.12", run_drgn_command(sample_program("6.12"), "page_owner"))
 
 
 def test_page_owner_command_pipe_and_redirect(kernel, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -83,7 +76,7 @@ def test_page_owner_command_pipe_and_redirect(kernel, tmp_path: Path) -> None:  
 
 
 def test_page_owner_json_command(kernel) -> None:  # type: ignore[no-untyped-def]
-    lines = _run(kernel.prog, "page_owner --format json").splitlines()
+    lines = run_drgn_command(kernel.prog, "page_owner --format json").splitlines()
     assert len(lines) == page_owner_text(kernel.prog).count("Page allocated via")
     first = json.loads(lines[0])
     assert {"pfn", "order", "gfp_mask", "pid", "tgid", "comm", "ts_nsec", "stack"} <= set(first)
@@ -91,16 +84,16 @@ def test_page_owner_json_command(kernel) -> None:  # type: ignore[no-untyped-def
 
 def test_page_owner_stacks_command_on_sample() -> None:
     prog = sample_program("6.12")
-    counts = _stack_counts(_run(prog, "page_owner_stacks --threshold 100"))
+    counts = _stack_counts(run_drgn_command(prog, "page_owner_stacks --threshold 100"))
     # the kernel's count_threshold: the stacks of at least that many pages, in list order
-    every = _stack_counts(_run(prog, "page_owner_stacks"))
+    every = _stack_counts(run_drgn_command(prog, "page_owner_stacks"))
     assert list(counts.items()) == [(s, n) for s, n in every.items() if n >= 100]
     assert 0 < len(counts) < len(every)
 
 
 def test_page_owner_page_command(kernel) -> None:  # type: ignore[no-untyped-def]
     rec = next(r for r in kernel.spec.records if r.allocated and not r.early and r.stack is not None)
-    text = _run(kernel.prog, f"page_owner_page {rec.pfn:#x}")
+    text = run_drgn_command(kernel.prog, f"page_owner_page {rec.pfn:#x}")
     assert text.startswith("page_owner tracks the page as allocated\n")
     assert f"page last allocated via order {rec.order}," in text
     assert f"pid {rec.pid}, tgid {rec.tgid} ({rec.comm})" in text
@@ -111,7 +104,7 @@ def test_page_owner_sort_command(kernel, tmp_path: Path) -> None:  # type: ignor
     from drgn_pageowner.render.sort import SortOptions, parse_blocks, run_sort
 
     out = tmp_path / "sorted.txt"
-    _run(kernel.prog, f"page_owner_sort -m {out}")
+    run_drgn_command(kernel.prog, f"page_owner_sort -m {out}")
     opts, _ = SortOptions.from_argv(["-m", "in", "out"])
     expected = run_sort(parse_blocks(page_owner_text(kernel.prog)), opts).output
     assert out.read_bytes() == expected
@@ -266,7 +259,7 @@ def _memcg_rows(out: str) -> Dict[str, List[int]]:
 
 def test_report_commands_on_sample(text612: Text612) -> None:
     prog = sample_program("6.12")
-    rows = list(csv.DictReader(io.StringIO(_run(prog, "page_owner_top --by allocator -f csv"))))
+    rows = list(csv.DictReader(io.StringIO(run_drgn_command(prog, "page_owner_top --by allocator -f csv"))))
     assert sum(int(r["pages"]) for r in rows) == text612.pages
     assert sum(int(r["records"]) for r in rows) == len(text612.blocks)
 
@@ -278,18 +271,18 @@ def test_report_commands_on_sample(text612: Text612) -> None:
         got = want.setdefault(m.group(1) if m else "(none)", [0, 0])
         got[0] += 1 << text612.orders[pfn]
         got[1] += 1
-    top5 = _memcg_rows(_run(prog, "page_owner_top --by memcg -n 5"))
-    everything = _memcg_rows(_run(prog, "page_owner_top --by memcg"))
+    top5 = _memcg_rows(run_drgn_command(prog, "page_owner_top --by memcg -n 5"))
+    everything = _memcg_rows(run_drgn_command(prog, "page_owner_top --by memcg"))
     assert len(top5) == 5 and list(top5.items()) == list(everything.items())[:5]
     uncharged = [a + b for a, b in zip(everything.pop("(none)"), everything.pop("(slab)"))]
     assert {**everything, "(none)": uncharged} == want
 
-    freed = [json.loads(line) for line in _run(prog, "page_owner_freed -n 3 -f json").splitlines()]
+    freed = [json.loads(line) for line in run_drgn_command(prog, "page_owner_freed -n 3 -f json").splitlines()]
     assert len(freed) == 3 and all(r["allocated"] is False and r["free_stack"] for r in freed)
     assert not {r["pfn"] for r in freed} & set(text612.blocks)  # the text has allocated pages only
 
     assert capture_info("6.12")["guest"]["memory"] == "256M"
-    out = _run(prog, "page_owner_overhead")
+    out = run_drgn_command(prog, "page_owner_overhead")
     assert re.search(r"^pages with a page_ext entry +65536 +268435456$", out, re.M), out
 
 
