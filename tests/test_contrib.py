@@ -9,7 +9,7 @@ from pathlib import Path
 
 from drgn_pageowner.render.debugfs import ENCODING, ERRORS
 
-from .conftest import sample
+from .conftest import run_drgn_command, sample, sample_program
 from .groundtruth import assert_matches_kernel, kernel_text, split_records
 
 CONTRIB = Path(__file__).resolve().parent.parent / "contrib"
@@ -54,4 +54,6 @@ def test_installed_plugin_registers_commands_in_drgn(tmp_path: Path) -> None:
     )
     result = _drgn(script)
     assert result.returncode == 0, result.stderr.decode(errors="replace")
-    assert b"nr_base_pages: " in result.stdout
+    want = run_drgn_command(sample_program("6.12"), "page_owner_stacks --threshold 1000")
+    assert "nr_base_pages: " in want
+    assert result.stdout.decode(ENCODING, ERRORS) == want
