@@ -149,3 +149,8 @@ def test_demo_target_runs_without_a_dump() -> None:
     result = CliRunner().invoke(cli_module.main, ["--demo", "stacks", "--threshold", "50"])
     assert result.exit_code == 0, result.output
     assert "nr_base_pages: " in result.output
+    # --demo is the synthetic kernel its --help names
+    spec = "6.12:1G:1000"
+    assert f"use the synthetic kernel {spec}." in CliRunner().invoke(cli_module.main, ["--help"]).output
+    same = CliRunner().invoke(cli_module.main, ["--synthetic", spec, "stacks", "--threshold", "50"])
+    assert same.exit_code == 0 and result.output == same.output
