@@ -348,16 +348,20 @@ class _Builder:
             self.__dict__.pop(name, None)
         return kernel
 
-    def _subsections(self, nr: int, nsub: int) -> List[bool]:
-        """Which 2 MiB subsections of section ``nr`` the memory ranges touch."""
+    def _subsection_map(self, nr: int, nsub: int) -> int:
+        """
+        The ``subsection_map`` bits of section ``nr``: its 2 MiB subsections
+        that the memory ranges touch.
+        """
         pps = self.f.pages_per_section
         per_sub = pps // nsub
-        out = []
+        word = 0
         for j in range(nsub):
             lo = nr * pps + j * per_sub
             hi = lo + per_sub
-            out.append(any(r.start_pfn < hi and lo < r.end_pfn for r in self.ranges))
-        return out
+            if any(r.start_pfn < hi and lo < r.end_pfn for r in self.ranges):
+                word |= 1 << j
+        return word
 
     # ----------------------------------------------------------------- memory plan
     def _plan_memory(self) -> None:
@@ -674,10 +678,10 @@ class _Builder:
                 sub_off = self.off("struct mem_section_usage", "subsection_map")
                 nsub = 1 << (f.section_size_bits - 21)
                 words = max(1, nsub // 64)
-                present_subs = self._subsections(nr, nsub) if hotplugged else [True] * nsub
+                # an early section has every subsection
+                subs = self._subsection_map(nr, nsub) if hotplugged else (1 << nsub) - 1
                 for w in range(words):
-                    word = sum(1 << b for b in range(64) if 64 * w + b < nsub and present_subs[64 * w + b])
-                    heap.u64(usage + sub_off + 8 * w, word)
+                    heap.u64(usage + sub_off + 8 * w, (subs >> (64 * w)) & 0xFFFFFFFFFFFFFFFF)
                 pbo = self.off("struct mem_section_usage", "pageblock_flags")
                 heap.write(usage + pbo, bitmap.tobytes())
                 self.put(sec, "struct mem_section", "usage", usage)
