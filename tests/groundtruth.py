@@ -52,6 +52,16 @@ def pages_by_stack(text: str) -> Dict[Tuple[str, ...], int]:
     return out
 
 
+def stack_blocks(text: str) -> List[Tuple[str, str]]:
+    """show_stacks-style text: (the lines before the last, the last line) of each block."""
+    out = []
+    for block in text.split("\n\n"):
+        if block:
+            lines = block.split("\n")
+            out.append(("\n".join(lines[:-1]), lines[-1]))
+    return out
+
+
 def _pids(block: str) -> Set[int]:
     match = _PID.search(block)
     if not match:

@@ -34,6 +34,7 @@ from .groundtruth import (
     kernel_text,
     pages_by_stack,
     split_records,
+    stack_blocks,
 )
 
 
@@ -118,7 +119,7 @@ class Text612:
         text = page_owner_text(sample_program("6.12"))
         self.blocks = split_records(text)
         self.orders = {p: block_order(b) for p, b in self.blocks.items()}
-        self.pages_by_stack = {"".join(f" {f}\n" for f in stack): pages
+        self.pages_by_stack = {"\n".join(f" {f}" for f in stack): pages
                                for stack, pages in pages_by_stack(text).items()}
         self.pages = sum(1 << o for o in self.orders.values())
 
@@ -126,11 +127,9 @@ class Text612:
 def _stack_counts(out: str) -> Dict[str, int]:
     """``stacks`` output: frames (or handle line) -> nr_base_pages."""
     counts: Dict[str, int] = {}
-    for block in out.split("\n\n"):
-        if block:
-            *frames, last = block.split("\n")
-            assert last.startswith("nr_base_pages: "), block
-            counts["".join(f + "\n" for f in frames)] = int(last.split()[1])
+    for frames, last in stack_blocks(out):
+        assert last.startswith("nr_base_pages: "), (frames, last)
+        counts[frames] = int(last.split()[1])
     return counts
 
 
@@ -161,7 +160,7 @@ def _check_cli_output(args: List[str], out: str, text: Text612) -> None:
         assert _stack_counts(out) == text.pages_by_stack
     elif args == ["stacks", "--handles"]:
         counts = _stack_counts(out)
-        assert all(re.fullmatch(r"handle: \d+\n", h) for h in counts)
+        assert all(re.fullmatch(r"handle: \d+", h) for h in counts)
         listed = _stack_counts(_cli_in_process(["stacks"]))
         assert list(counts.values()) == list(listed.values())
     elif args[0] == "page":

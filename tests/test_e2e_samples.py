@@ -12,7 +12,7 @@ from drgn_pageowner import DecodeStats, page_owner_enabled, page_owner_text
 from drgn_pageowner.render.debugfs import ENCODING, ERRORS
 
 from .conftest import SAMPLE_NAMES, run_cli, sample, sample_program
-from .groundtruth import assert_matches_kernel, split_records
+from .groundtruth import assert_matches_kernel, split_records, stack_blocks
 
 _texts: dict = {}
 
@@ -49,15 +49,6 @@ def test_cli_dump_sample(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert out.read_bytes() == _our_text("6.12").encode(ENCODING, ERRORS)
 
 
-def _stack_blocks(text: str) -> list:
-    out = []
-    for block in text.split("\n\n"):
-        if block:
-            lines = block.split("\n")
-            out.append(("\n".join(lines[:-1]), lines[-1]))
-    return out
-
-
 @pytest.mark.parametrize(
     "name", [n for n in SAMPLE_NAMES if tuple(map(int, n.split("."))) >= (6, 9)]
 )
@@ -70,8 +61,8 @@ def test_show_stacks_matches_kernel(name: str) -> None:
     from drgn_pageowner.render.stacks import render_stacks
     from drgn_pageowner.stacklist import read_stack_list
 
-    ours = _stack_blocks("".join(render_stacks(read_stack_list(sample_program(name)))))
-    kernel = _stack_blocks(sample(name).text("show_stacks.txt").decode(ENCODING, ERRORS))
+    ours = stack_blocks("".join(render_stacks(read_stack_list(sample_program(name)))))
+    kernel = stack_blocks(sample(name).text("show_stacks.txt").decode(ENCODING, ERRORS))
     ours_d, kernel_d = dict(ours), dict(kernel)
     both = [s for s, _ in kernel if s in ours_d]
     assert len(both) >= 0.95 * len(kernel)
