@@ -97,8 +97,9 @@ def text_format(info: KernelInfo) -> TextFormat:
         tgid_comm="tgid" in fields and "comm" in fields,
         # Linux kernel commit 866b48526217 ("mm/page_owner: record the
         # timestamp of all pages during free") (in v5.13) printed free_ts;
-        # Audra Mitchell's "mm/page_owner: Remove free_ts from page_owner
-        # output" (in v6.7) stopped printing it while keeping the field.
+        # Linux kernel commit b459f0905eec ("mm/page_owner: remove free_ts
+        # from page_owner output") (in v6.7) stopped printing it while keeping
+        # the field.
         free_ts="free_ts_nsec" in fields and v < (6, 7, 0),
         # Kassey Li's "mm/page_owner/cma: show pfn in cma/page_owner with hex
         # format" (in v6.5).
