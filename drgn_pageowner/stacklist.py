@@ -90,7 +90,7 @@ def stack_entries_from_records(
         for handle, order in zip(recs["handle"].tolist(), recs["order"].tolist()):
             pages[handle] = pages.get(handle, 0) + (1 << order)
         stacks.add(batch.stacks)
-    get_stack_depot(prog)
+    get_stack_depot(prog)  # an unreadable depot is an error even when there are no records
     return [
         StackEntry(handle, n, stacks.get(handle))
         for handle, n in sorted(pages.items(), key=lambda item: (-item[1], item[0]))
