@@ -83,7 +83,7 @@ def _engine_from_dump(prog: Any, opts: List[str], out_path: str) -> Run:
     stdout, stderr = io.BytesIO(), io.BytesIO()
     t0 = time.perf_counter()
     blocks = DebugfsRenderer(kernel_info(prog)).render(iter_batches(prog))
-    status = sort_main([*opts, "-", out_path], stdin=io.BytesIO(b""), stdout=stdout,
+    status = sort_main([*opts, out_path], stdin=io.BytesIO(b""), stdout=stdout,
                        stderr=stderr, blocks=blocks)
     dt = time.perf_counter() - t0
     return Run(dt, status, stderr.getvalue(), out_path)

@@ -168,8 +168,6 @@ def sort(target: Target, args: Tuple[str, ...]) -> None:
             prog = target.program()
             renderer = DebugfsRenderer(kernel_info(prog))
             blocks = renderer.render(iter_batches(prog))
-            if argv:
-                argv.insert(len(argv) - 1, "-")
         if compat not in COMPAT_VALUES:
             known = ", ".join(COMPAT_VALUES[:-1]) + " or " + COMPAT_VALUES[-1]
             raise PageOwnerError(f"--compat {compat} is not known ({known})")

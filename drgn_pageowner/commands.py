@@ -125,14 +125,11 @@ def _parse_words(source: str) -> ParsedCommand[Sequence[str]]:
     parse=_parse_words,
 )
 def _cmd_page_owner_sort(prog: Program, name: str, args: Sequence[str], **kwargs: Any) -> int:
-    argv = list(args)
-    if argv and not any(a in ("-h", "--help") for a in argv):
-        argv.insert(len(argv) - 1, "-")
     try:
         blocks = DebugfsRenderer(kernel_info(prog)).render(iter_batches(prog))
     except PageOwnerError as e:
         raise CommandError(str(e)) from None
-    return sort_main(argv, stdin=sys.stdin.buffer, stdout=sys.stdout, stderr=sys.stderr,
+    return sort_main(list(args), stdin=sys.stdin.buffer, stdout=sys.stdout, stderr=sys.stderr,
                      blocks=blocks, prog="page_owner_sort")
 
 

@@ -131,7 +131,7 @@ def test_stdin_and_blocks_match_file(compat: str, name: str, tmp_path: Path) -> 
         got = (status, stdout.getvalue(), stderr.getvalue(), (tmp_path / "out.txt").read_bytes())
         assert got == want, args
         texts = [b.decode("utf-8", "surrogateescape") + "\n\n" for b in data.split(b"\n\n")[:-1]]
-        got2 = _run_main(args[:-2] + ["-", "out.txt"], compat, tmp_path, b"", blocks=texts)
+        got2 = _run_main(args[:-2] + ["out.txt"], compat, tmp_path, b"", blocks=texts)
         assert got2 == want, args
 
 
@@ -382,7 +382,7 @@ def test_510_stdin_and_blocks_match_file(name: str, tmp_path: Path) -> None:
         assert data.startswith(joined) and b"\n\n" not in data[len(joined):]
     else:
         assert joined == data
-    got = _run_main(["-", "out.txt"], "5.10", tmp_path, b"", blocks=texts)
+    got = _run_main(["out.txt"], "5.10", tmp_path, b"", blocks=texts)
     assert got == want
 
 

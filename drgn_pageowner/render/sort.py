@@ -1419,7 +1419,8 @@ def main(
     :param stderr: gets error and ``-d`` messages.
     :param compat: ``"7.2"`` (default), ``"6.12"``, ``"6.1"`` or ``"5.10"``.
     :param blocks: record texts, each ending with its blank line, used instead of reading
-        INPUT (which must still be given, e.g. ``-``, but is not opened).
+        INPUT: ``argv`` then names only OUTPUT (as ``drgn-pageowner sort`` with a target and
+        the ``page_owner_sort`` drgn command take it).
     :param prog: ``argv[0]`` in getopt's messages.
     :param corrected: fix the C bugs marked *(corrected)* in the module documentation.
     :returns: the exit status.
@@ -1432,6 +1433,8 @@ def main(
         stdout = sys.stdout
     if stderr is None:
         stderr = sys.stderr
+    if blocks is not None and argv:
+        argv = [*argv[:-1], "-", argv[-1]]  # INPUT "-", never opened
     try:
         opts, rest = SortOptions.from_argv(argv, compat, prog=prog, corrected=corrected)
     except OptionsError as e:
