@@ -15,7 +15,8 @@ from typing import Any, Callable, Tuple
 
 import numpy as np
 
-__all__ = ("SortedTable", "ragged_arange", "sorted_find", "sorted_unique", "unique_counts")
+__all__ = (
+    "SortedTable", "ragged_arange", "run_starts", "sorted_find", "sorted_unique", "unique_counts")
 
 
 def ragged_arange(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -81,6 +82,13 @@ class SortedTable:
         self.values = self.values[mask]
 
 
+def run_starts(s: np.ndarray) -> np.ndarray:
+    """Mask of the elements of a sorted 1-D array that differ from the one before."""
+    first = np.ones(len(s), dtype=bool)
+    np.not_equal(s[1:], s[:-1], out=first[1:])
+    return first
+
+
 def sorted_unique(values: np.ndarray) -> np.ndarray:
     """
     The sorted distinct values of a 1-D array: ``np.unique(values)``, by one
@@ -88,19 +96,12 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     on the tens of thousands of handles of one memory section).
     """
     s = np.sort(values)
-    if len(s) < 2:
-        return s
-    keep = np.empty(len(s), dtype=bool)
-    keep[0] = True
-    np.not_equal(s[1:], s[:-1], out=keep[1:])
-    return s[keep]
+    return s[run_starts(s)]
 
 
 def unique_counts(values: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """``np.unique(values, return_counts=True)`` by one sort."""
     s = np.sort(values)
-    if not len(s):
-        return s, np.zeros(0, dtype=np.int64)
-    starts = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
+    starts = np.flatnonzero(run_starts(s))
     counts = np.diff(np.append(starts, len(s)))
     return s[starts], counts

@@ -49,7 +49,7 @@ from drgn import (
     TypeKind,
 )
 
-from drgn_pageowner.arrays import ragged_arange
+from drgn_pageowner.arrays import ragged_arange, run_starts
 from drgn_pageowner.synthetic import tables
 from drgn_pageowner.synthetic.clayout import TypeBuilder
 from drgn_pageowner.synthetic.kallsyms import encode_kallsyms
@@ -1403,8 +1403,7 @@ class _Builder:
             rec = np.nonzero(sel)[0] + a
             o = np.lexsort((rank, key))  # stable: equal ranks in record order
             key, rank, rec = key[o], rank[o].astype(np.uint64), rec[o]
-            first = np.ones(len(key), dtype=bool)
-            np.not_equal(key[1:], key[:-1], out=first[1:])
+            first = run_starts(key)
             key, rank, rec = key[first], rank[first], rec[first]
             # an earlier chunk keeps its records on equal ranks
             better = (best[key] < 0) | (rank < best_rank[key])
