@@ -189,10 +189,7 @@ def top(target: Target, by: str, n: Optional[int], threshold: int, fmt: str,
                 _write(output, [render_svg(counts, page_size=page_size)])
         else:
             agg = aggregate(batches, by, page_size=page_size).top(limit, threshold)
-            table = agg.table()
-            if flt.state != "allocated":
-                table.title = table.title.replace("allocated pages", f"{flt.state} pages")
-            _write(output, table_render.render(table, fmt))
+            _write(output, table_render.render(agg.table(flt.state), fmt))
         return report_skipped(stats)
 
     run_command(run)

@@ -152,8 +152,12 @@ class Aggregate:
             groups = groups[:n]
         return replace(self, groups=groups, omitted=self.omitted + len(self.groups) - len(groups))
 
-    def table(self) -> Table:
-        """The groups as a :class:`Table`: pages, bytes, records, then the key."""
+    def table(self, state: str = "allocated") -> Table:
+        """
+        The groups as a :class:`Table`: pages, bytes, records, then the key.
+
+        :param state: the page state the records were selected by, for the title
+        """
         columns: List[str] = ["pages", "bytes", "records"]
         if self.by == "stack":
             columns.append("handle")
@@ -170,7 +174,7 @@ class Aggregate:
             + f"; all selected records: {self.total_records} records, {self.total_pages} pages, "
             f"{self.total_pages * self.page_size} bytes"
         ]
-        return Table(f"page_owner: allocated pages by {self.by}", columns, rows, footer)
+        return Table(f"page_owner: {state} pages by {self.by}", columns, rows, footer)
 
 
 class Aggregator:
