@@ -348,3 +348,9 @@ def test_page_by_every_address_form_on_sample() -> None:
     assert resolve_pfn(prog, Object(prog, "struct page *", page.value_())) == pfn
     text = page_owner_page_text(prog, hex(pfn))
     assert text.startswith("page_owner tracks the page as allocated\n")
+
+
+@pytest.mark.parametrize("state", ["allocated", "freed", "any"])
+def test_top_title_names_the_state(state: str) -> None:
+    out = run_drgn_command(sample_program("6.12"), f"page_owner_top --state {state} -n 1")
+    assert out.splitlines()[0] == f"page_owner: {state} pages by stack"
