@@ -30,6 +30,8 @@ GUEST_MEM=${GUEST_MEM:-256M}
 JOBS=${JOBS:-2}
 SRC=$WORK/linux
 TOOLS=$HERE/tools
+# the guest's kernel command line, also written into capture.json
+CMDLINE=$(cd "$TOOLS" && python3 -c 'from finish_image import CMDLINE; print(CMDLINE)')
 
 # Debian suites that carry linux-source-VERSION, and the version the committed image used.
 MAIN=http://deb.debian.org/debian
@@ -165,7 +167,7 @@ stage_run() {
 	log "booting QEMU (TCG, $GUEST_MEM, 2 CPUs)"
 	qemu-system-x86_64 -accel tcg -m "$GUEST_MEM" -smp 2 -cpu max \
 		-kernel "$SRC/arch/x86/boot/bzImage" -initrd "$WORK/initramfs.cpio.gz" \
-		-append "console=ttyS0 page_owner=on nokaslr panic=-1 init_on_free=1 transparent_hugepage=madvise" \
+		-append "$CMDLINE" \
 		-display none -vga none -nic none -monitor none -serial "file:$r/console.log" \
 		-qmp "unix:$r/qmp.sock,server=on,wait=off" -device vmcoreinfo \
 		"${drives[@]}" -no-reboot >"$r/qemu.log" 2>&1 &
