@@ -15,9 +15,7 @@ guessed.
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 import numpy as np
 from drgn import FaultError, Program, ProgramFlags
@@ -30,6 +28,7 @@ from drgn_pageowner.progcache import program_cached
 from drgn_pageowner.records import DecodeStats, KernelInfo, MemcgInfo, RecordBatch, StackInfo
 from drgn_pageowner.sections import Section, get_sections
 from drgn_pageowner.stackdepot import get_stack_depot
+from drgn_pageowner.stacktable import StackTable
 from drgn_pageowner.textformat import text_format
 
 __all__ = ("kernel_info", "iter_batches", "resolve_stacks", "record_dtype")
@@ -373,22 +372,6 @@ def _copy_fields(layout: PageOwnerLayout, out: np.ndarray, ext: np.ndarray, page
         out["memcg_data"] = pages["memcg_data"]
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """
-    Pause the cyclic garbage collector while building many small acyclic
-    objects (stack tuples and strings): its passes, triggered by allocation
-    counts, would otherwise rescan every object made so far, again and again.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 #: records decoded ahead (a few sections) before their new stacks are read
 #: and symbolised together
 _GROUP_RECORDS = 1 << 16
@@ -397,15 +380,14 @@ _GROUP_RECORDS = 1 << 16
 class _StackCache:
     """
     Every handle looked up so far in a program: each distinct handle is read
-    and symbolised once, many at a time. :attr:`stacks` maps each handle that
-    resolved to its stack; batches share it.
+    once, many at a time, into :attr:`stacks`, which batches share.
     """
 
     def __init__(self, prog: Program) -> None:
         self.prog = prog
         #: every handle looked up so far, and whether it resolved
         self.found = SortedTable(np.uint64, bool)
-        self.stacks: Dict[int, StackInfo] = {}
+        self.stacks = StackTable(get_symbolizer(prog).sprint_array)
 
     def lookup(self, handles: np.ndarray) -> np.ndarray:
         """
@@ -419,16 +401,15 @@ class _StackCache:
         if not self.found.values.all():
             self.found.keep(self.found.values)
 
-    def _resolve(self, handles: np.ndarray) -> List[bool]:
-        """Read and symbolise new handles into :attr:`stacks`; whether each resolved."""
+    def _resolve(self, handles: np.ndarray) -> np.ndarray:
+        """
+        Read new handles' stacks into :attr:`stacks` (symbolised on first
+        use); whether each resolved.
+        """
         starts, ends, entries = get_stack_depot(self.prog).fetch_many(handles)
-        with _gc_paused():
-            pcs = entries.tolist()
-            names = get_symbolizer(self.prog).sprint_array(entries)
-            for handle, start, end in zip(handles.tolist(), starts.tolist(), ends.tolist()):
-                if start >= 0:
-                    self.stacks[handle] = StackInfo(handle, tuple(pcs[start:end]), tuple(names[start:end]))
-        return (starts >= 0).tolist()
+        get_symbolizer(self.prog).prepare(entries)
+        self.stacks.add(handles, starts, ends, entries)
+        return starts >= 0
 
 
 def _stack_cache(prog: Program) -> _StackCache:
@@ -442,7 +423,7 @@ def _nonzero_unique(handles: np.ndarray) -> np.ndarray:
 
 def _lookup_stacks(
     prog: Program, handles: np.ndarray, stats: Optional[DecodeStats]
-) -> Tuple[np.ndarray, np.ndarray, Dict[int, StackInfo]]:
+) -> Tuple[np.ndarray, np.ndarray, Mapping[int, StackInfo]]:
     """
     Look the distinct non-zero values of ``handles`` up.
 
@@ -666,7 +647,7 @@ def _finish_batch(
     include_freed: bool,
     memcgs: Optional[_MemcgResolver],
     stats: DecodeStats,
-    stacks: Dict[int, StackInfo],
+    stacks: Mapping[int, StackInfo],
     resolved: Optional[np.ndarray],
 ) -> RecordBatch:
     """

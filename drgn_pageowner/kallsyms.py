@@ -229,23 +229,30 @@ class KernelSymbolizer:
             symbol, and the offset and size ``%pS`` prints
         """
         uniq = self._uniq
-        b = {k: np.uint64(v) for k, v in self._bounds.items()}
-        in_init = (addrs >= b["_sinittext"]) & (addrs < b["_einittext"])
-        # No next symbol: the size runs to the end of the section holding
-        # the address.
-        if self.kallsyms_all:
-            ok = (addrs >= b["_stext"]) & (addrs < b["_end"])
-            section_end = np.where(in_init, b["_einittext"], b["_end"]).astype(np.uint64)
-        else:
-            ok = ((addrs >= b["_stext"]) & (addrs < b["_etext"])) | in_init
-            section_end = np.where(in_init, b["_einittext"], b["_etext"]).astype(np.uint64)
-        pos = np.searchsorted(uniq, addrs, side="right").astype(np.int64) - 1
-        ok &= pos >= 0
-        pos = np.maximum(pos, 0)
+        ok, section_end = self._core_sections(addrs)
+        pos = np.maximum(np.searchsorted(uniq, addrs, side="right").astype(np.int64) - 1, 0)
         start = uniq[pos]
         nxt = np.minimum(pos + 1, len(uniq) - 1)
         end = np.where(pos + 1 < len(uniq), uniq[nxt], section_end)
         return ok, self._first[pos], addrs - start, end - start
+
+    def _core_sections(self, addrs: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """
+        :return: ``(ok, section_end)``: whether each address is core kernel
+            text (any symbol with CONFIG_KALLSYMS_ALL) at or after the first
+            symbol, and the end of its section, where the size of the last
+            symbol before it runs to
+        """
+        b = {k: np.uint64(v) for k, v in self._bounds.items()}
+        in_init = (addrs >= b["_sinittext"]) & (addrs < b["_einittext"])
+        # is_ksym_addr(): is_kernel() with CONFIG_KALLSYMS_ALL, else
+        # is_kernel_text() || is_kernel_inittext().
+        text_end = b["_end"] if self.kallsyms_all else b["_etext"]
+        ok = (addrs >= b["_stext"]) & (addrs < text_end)
+        if not self.kallsyms_all:
+            ok |= in_init
+        ok &= addrs >= self._uniq[0]
+        return ok, np.where(in_init, b["_einittext"], text_end).astype(np.uint64)
 
     def lookup(self, addr: int) -> Optional[Tuple[str, int, int, Optional[str]]]:
         """
@@ -276,6 +283,21 @@ class KernelSymbolizer:
         if self._module_symbolizer is None:
             self._module_symbolizer = _ModuleSymbols(self.prog)
         return self._module_symbolizer.lookup(addr)
+
+    def prepare(self, addrs: np.ndarray) -> None:
+        """
+        Read now whatever :meth:`sprint_array` of ``addrs`` will need from
+        the program (the kallsyms name table; the symbols of module and
+        unknown addresses), so that formatting them later reads nothing.
+        """
+        addrs = np.asarray(addrs, dtype=np.uint64)
+        if self.available and len(self._uniq):
+            self._names_and_offsets()
+            other = addrs[~self._core_sections(addrs)[0]]
+        else:
+            other = addrs
+        for addr in np.unique(other).tolist():
+            self.sprint_symbol(addr)
 
     def sprint_array(self, addrs: np.ndarray) -> List[str]:
         """

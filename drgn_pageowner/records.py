@@ -185,7 +185,7 @@ class RecordBatch:
     """
 
     records: np.ndarray
-    stacks: Dict[int, StackInfo]
+    stacks: Mapping[int, StackInfo]
     memcgs: Dict[int, MemcgInfo]
 
     def __len__(self) -> int:
