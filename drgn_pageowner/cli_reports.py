@@ -332,7 +332,7 @@ def diff_command(target: Target, old: str, new: str, by: str, functions: bool,
                 acc[1] += r.pages_after
             _write(output, (f"{k} {b} {a}\n" for k, (b, a) in sorted(merged.items())))
         else:
-            _write(output, table_render.render(result.table(), fmt))
+            _write(output, table_render.render(result.table(flt.state), fmt))
         return status
 
     run_command(run)

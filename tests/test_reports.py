@@ -774,6 +774,12 @@ def test_cli_diff(runner, k612: Kernel, k612b: Kernel) -> None:  # type: ignore[
     runner("diff", "sample:a", "sample:b", "--by", "comm", "-f", "folded", code=1)
 
 
+@pytest.mark.parametrize("state", ["allocated", "freed", "any"])
+def test_cli_diff_title_names_the_state(runner, state: str) -> None:  # type: ignore[no-untyped-def]
+    text = runner("diff", "sample:a", "sample:b", "--by", "comm", "--state", state)
+    assert text.splitlines()[0] == f"page_owner: change in {state} pages by comm"
+
+
 def test_cli_errors_are_one_sentence(runner) -> None:  # type: ignore[no-untyped-def]
     result = CliRunner().invoke(cli_module.main, ["-c", "x", "top", "--gfp", "NOPE"])
     assert result.exit_code == 1

@@ -44,7 +44,9 @@ from drgn_pageowner.reports.classify import allocator, stack_modules
 from drgn_pageowner.reports.filters import comm_strings, memcg_label
 from drgn_pageowner.reports.model import Cell, Table
 
-__all__ = ("GROUPINGS", "Group", "Aggregate", "Aggregator", "aggregate", "pages_of")
+__all__ = (
+    "GROUPINGS", "Group", "Aggregate", "Aggregator", "aggregate", "pages_of", "pages_title",
+)
 
 #: the groupings :func:`aggregate` knows
 GROUPINGS = ("stack", "process", "comm", "module", "allocator", "memcg")
@@ -96,6 +98,20 @@ def _count(
     n = np.bincount(inverse, weights=counts, minlength=len(uniq))
     p = np.bincount(inverse, weights=pages, minlength=len(uniq))
     return uniq, np.rint(n).astype(np.int64), np.rint(p).astype(np.int64)
+
+
+def pages_title(state: str, by: str, *, change: bool = False) -> str:
+    """
+    The title of a report on pages grouped by ``by``:
+    ``page_owner: STATE pages by BY``, or ``page_owner: change in STATE pages
+    by BY`` with ``change``.
+
+    :param state: the page state the records were selected by
+        (``allocated``, ``freed`` or ``any``)
+    :param by: the grouping
+    :param change: the report compares two dumps
+    """
+    return f"page_owner: {'change in ' if change else ''}{state} pages by {by}"
 
 
 def key_cells(by: str, key: Tuple[Cell, ...]) -> List[Cell]:
@@ -174,7 +190,7 @@ class Aggregate:
             + f"; all selected records: {self.total_records} records, {self.total_pages} pages, "
             f"{self.total_pages * self.page_size} bytes"
         ]
-        return Table(f"page_owner: {state} pages by {self.by}", columns, rows, footer)
+        return Table(pages_title(state, self.by), columns, rows, footer)
 
 
 class Aggregator:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Tuple
 
 from drgn_pageowner.errors import PageOwnerError
-from drgn_pageowner.reports.aggregate import Aggregate, key_cells
+from drgn_pageowner.reports.aggregate import Aggregate, key_cells, pages_title
 from drgn_pageowner.reports.classify import frame_function, frame_module
 from drgn_pageowner.reports.model import Cell, Table
 
@@ -81,8 +81,12 @@ class Diff:
             rows = rows[:n]
         return replace(self, rows=rows, omitted=self.omitted + len(self.rows) - len(rows))
 
-    def table(self) -> Table:
-        """The rows as a :class:`Table`."""
+    def table(self, state: str = "allocated") -> Table:
+        """
+        The rows as a :class:`Table`.
+
+        :param state: the page state the records were selected by, for the title
+        """
         columns = [
             "pages_before", "pages_after", "delta", "bytes_delta",
             "records_before", "records_after", *self.key_columns,
@@ -100,7 +104,7 @@ class Diff:
             + f"; total pages {self.total_before} -> {self.total_after} "
             f"({self.total_after - self.total_before:+d})"
         ]
-        return Table(f"page_owner: change in allocated pages by {self.by}", columns, rows, footer)
+        return Table(pages_title(state, self.by, change=True), columns, rows, footer)
 
 
 def _by_key(agg: Aggregate, functions: bool) -> Dict[Tuple[Cell, ...], List[int]]:
