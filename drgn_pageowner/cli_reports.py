@@ -48,6 +48,7 @@ from drgn_pageowner.reports import (
     freed_table,
     page_owner_overhead,
 )
+from drgn_pageowner.reports.aggregate import pages_title
 
 __all__ = ("register", "top", "freed", "overhead", "diff_command", "filter_options", "make_filter")
 
@@ -186,7 +187,8 @@ def top(target: Target, by: str, n: Optional[int], threshold: int, fmt: str,
             if fmt == "folded":
                 _write(output, (f"{key} {pages}\n" for key, pages in sorted(counts.items())))
             else:
-                _write(output, [render_svg(counts, page_size=page_size)])
+                title = pages_title(flt.state, "stack")
+                _write(output, [render_svg(counts, title=title, page_size=page_size)])
         else:
             agg = aggregate(batches, by, page_size=page_size).top(limit, threshold)
             _write(output, table_render.render(agg.table(flt.state), fmt))

@@ -717,6 +717,15 @@ def test_cli_top_folded_and_svg(runner, k612: Kernel, tmp_path) -> None:  # type
     runner("top", "--by", "module", "-f", "svg", code=1)
 
 
+@pytest.mark.parametrize("state", ["allocated", "freed", "any"])
+def test_cli_top_svg_title_names_the_state(runner, state: str) -> None:  # type: ignore[no-untyped-def]
+    root = ET.fromstring(runner("top", "-f", "svg", "--state", state))
+    ns = "{http://www.w3.org/2000/svg}"
+    title = f"page_owner: {state} pages by stack"
+    assert root.findtext(f"{ns}title") == title
+    assert title in [t.text for t in root.findall(f"{ns}text")]
+
+
 def test_cli_freed(runner, k612: Kernel) -> None:  # type: ignore[no-untyped-def]
     freed = sorted(w.pfn for w in k612.want if not w.allocated)
     assert "free_stack" in runner("freed")

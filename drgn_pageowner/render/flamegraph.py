@@ -103,7 +103,8 @@ def render_svg(
     """
     Draw the flame graph of ``counts`` (folded stack -> pages).
 
-    :param title: the heading
+    :param title: the heading; the default is for allocated pages, so a
+        caller that selected another page state names it here
     :param page_size: bytes per page, to show bytes in tooltips
     :param width: image width in SVG units
     :return: the SVG document
