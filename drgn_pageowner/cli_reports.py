@@ -129,8 +129,9 @@ def _write(output: Optional[str], chunks: Iterable[str]) -> None:
             out.write(chunk)
 
 
-def _symbols(stack: Optional[StackInfo]) -> Optional[Tuple[str, ...]]:
-    return tuple(stack.symbols) if stack is not None else None
+def _symbols(stack: Optional[StackInfo]) -> Tuple[str, ...]:
+    """A stack's frames as an aggregate's key holds them: none when it is unresolved."""
+    return tuple(stack.symbols) if stack is not None else ()
 
 
 def _only_groups(batches: List[RecordBatch], agg: Aggregate) -> List[RecordBatch]:

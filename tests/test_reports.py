@@ -217,6 +217,26 @@ def k612b() -> Kernel:
     return _kernel("6.12.0", seed=2)
 
 
+@pytest.fixture(scope="module")
+def k612_nostack() -> Kernel:
+    """
+    k612 where the freed records of the stack with the most freed pages have
+    handle 0 instead: the largest group of ``--state freed`` has no stack.
+    """
+    spec = _spread(small_spec("6.12.0"))
+    freed: Counter = Counter()
+    for r in spec.records:
+        if not r.allocated and not r.early:
+            freed[r.stack] += 1 << r.order
+    largest = freed.most_common(1)[0][0]
+    spec.records = [
+        replace(r, stack=None) if not r.allocated and not r.early and r.stack == largest else r
+        for r in spec.records
+    ]
+    built = build(spec)
+    return Kernel(built, list(iter_batches(built.prog, include_freed=True)), wanted(built.spec))
+
+
 def test_spec_and_decoder_agree_on_records(k612: Kernel) -> None:
     """Sanity: every described record, and only those, is decoded."""
     assert k612.pfns(Filter(state="any")) == {w.pfn for w in k612.want}
@@ -724,6 +744,33 @@ def test_cli_top_svg_title_names_the_state(runner, state: str) -> None:  # type:
     title = f"page_owner: {state} pages by stack"
     assert root.findtext(f"{ns}title") == title
     assert title in [t.text for t in root.findall(f"{ns}text")]
+
+
+def test_cli_top_n_keeps_the_no_stack_group_in_every_format(
+    k612_nostack: Kernel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    register(cli_module.main)
+    monkeypatch.setattr(cli_module, "open_target", lambda **kw: k612_nostack.prog)
+
+    def top(*args: str) -> str:
+        result = CliRunner().invoke(cli_module.main, ["-c", "vmcore", "top", "--state", "freed", *args])
+        assert result.exit_code == 0, (result.output, result.exception)
+        return result.output
+
+    agg = aggregate(k612_nostack.select(Filter(state="freed")), "stack")
+    assert agg.groups[0].key == ()
+    rows = [json.loads(x) for x in top("-n", "3", "-f", "json").splitlines()]
+    assert len(rows) == 3 and rows[0]["stack"] == [] and "(no stack)" in top("-n", "3")
+    folded = {k: int(v) for k, v in (x.rsplit(" ", 1) for x in top("-n", "3", "-f", "folded").splitlines())}
+    assert len(folded) == 3 and folded["(no stack)"] == rows[0]["pages"]
+    assert sum(folded.values()) == sum(r["pages"] for r in rows)
+    everything = [x.rsplit(" ", 1) for x in top("-f", "folded").splitlines()]
+    assert sum(int(pages) for _, pages in everything) == agg.total_pages
+    ns = "{http://www.w3.org/2000/svg}"
+    svg = ET.fromstring(top("-n", "3", "-f", "svg"))
+    tips = [g.findtext(f"{ns}title") or "" for g in svg.iter(f"{ns}g") if g.find(f"{ns}rect") is not None]
+    assert tips[0].startswith(f"all ({sum(folded.values())} pages")
+    assert any(t.startswith(f"(no stack) ({rows[0]['pages']} pages") for t in tips)
 
 
 def test_cli_freed(runner, k612: Kernel) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,8 @@ Structured output
 The ``drgn_pageowner.render.structured`` module writes records for programs
 rather than people: JSON Lines (one object per record, fields named as in
 ``struct page_owner``) and folded stacks (``outermost;...;innermost PAGES``) for
-flame-graph tools.
+flame-graph tools. Records whose stack could not be resolved fold into one
+frame, :data:`NO_STACK`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from drgn_pageowner.records import KernelInfo, RecordBatch, StackInfo
 from drgn_pageowner.render.debugfs import comm_text, gfp_migratetype
 from drgn_pageowner.textformat import format_flags
 
-__all__ = ("render_jsonl", "render_folded", "folded_counts", "folded_stack", "symbol_name")
+__all__ = (
+    "NO_STACK", "render_jsonl", "render_folded", "folded_counts", "folded_stack", "symbol_name",
+)
+
+#: the folded stack of records without frames (a zero or unresolved handle),
+#: named as the report tables name that group
+NO_STACK = "(no stack)"
 
 _INT_FIELDS = (
     "order", "last_migrate_reason", "gfp_mask", "handle", "free_handle", "ts_nsec",
@@ -81,12 +88,20 @@ def symbol_name(symbol: str) -> str:
 
 
 def folded_stack(symbols: Iterable[object]) -> str:
-    """Frames (innermost first) as one folded stack: ``outer;...;inner``, by function."""
-    return ";".join(symbol_name(str(s)).replace(";", ":") for s in reversed(list(symbols)))
+    """
+    Frames (innermost first) as one folded stack: ``outer;...;inner``, by
+    function; :data:`NO_STACK` when there are none.
+    """
+    folded = ";".join(symbol_name(str(s)).replace(";", ":") for s in reversed(list(symbols)))
+    return folded or NO_STACK
 
 
 def folded_counts(batches: Iterable[RecordBatch]) -> "Counter[str]":
-    """Pages allocated per folded stack (outermost frame first)."""
+    """
+    Pages per folded stack (outermost frame first); the records whose stack
+    could not be resolved count under :data:`NO_STACK`, as the report tables
+    count them in a group of their own.
+    """
     counts: Counter[str] = Counter()
     for batch in batches:
         recs = batch.records
@@ -97,9 +112,7 @@ def folded_counts(batches: Iterable[RecordBatch]) -> "Counter[str]":
             per_handle[handle] += 1 << order
         for handle, pages in per_handle.items():
             stack = batch.stacks.get(handle)
-            if stack is None:
-                continue
-            counts[folded_stack(stack.symbols)] += pages
+            counts[folded_stack(stack.symbols if stack is not None else ())] += pages
     return counts
 
 
