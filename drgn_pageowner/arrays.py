@@ -16,7 +16,7 @@ from typing import Any, Callable, Tuple
 import numpy as np
 
 __all__ = (
-    "SortedTable", "ragged_arange", "run_starts", "sorted_find", "sorted_unique", "unique_counts")
+    "SortedTable", "ragged_arange", "rows", "run_starts", "sorted_find", "sorted_unique", "unique_counts")
 
 
 def ragged_arange(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -80,6 +80,17 @@ class SortedTable:
         """Keep only the entries where ``mask`` (over :attr:`values`) is true."""
         self.keys = self.keys[mask]
         self.values = self.values[mask]
+
+
+def rows(arr: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """
+    ``arr[which]`` for a structured array and an index array or boolean mask,
+    by np.take or np.compress: they copy whole rows, many times faster than
+    indexing, which copies field by field when the dtype has padding.
+    """
+    if which.dtype == np.bool_:
+        return np.compress(which, arr)
+    return np.take(arr, which)
 
 
 def run_starts(s: np.ndarray) -> np.ndarray:

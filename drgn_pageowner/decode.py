@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optio
 import numpy as np
 from drgn import FaultError, Program, ProgramFlags
 
-from drgn_pageowner.arrays import SortedTable, sorted_unique, unique_counts
+from drgn_pageowner.arrays import SortedTable, rows, sorted_unique, unique_counts
 from drgn_pageowner.kallsyms import get_symbolizer
 from drgn_pageowner.layout import PageOwnerLayout, get_layout
 from drgn_pageowner.nametables import get_name_tables
@@ -226,7 +226,8 @@ def _pageblock_types(
         bitmap = np.frombuffer(prog.read(sec.pageblock_bitmap, words * 8), dtype="<u8")
     except FaultError:
         return np.zeros(len(pfns), dtype=np.uint8)
-    bitidx = ((pfns & np.uint64(layout.pages_per_section - 1)) >> np.uint64(layout.pageblock_order)) * np.uint64(nbits)
+    # The type of each pageblock of the section, then of each PFN's block.
+    bitidx = np.arange(nblocks, dtype=np.uint64) * np.uint64(nbits)
     word = bitmap[(bitidx >> np.uint64(6)).astype(np.int64)]
     if layout.version < (5, 9, 0):
         # Before Wei Yang's "mm/page_alloc.c: remove unnecessary end_bitidx
@@ -241,7 +242,8 @@ def _pageblock_types(
     if layout.pageblock_isolate_bit is not None and layout.migrate_isolate is not None:
         iso = ((flags >> np.uint64(layout.pageblock_isolate_bit)) & np.uint64(1)).astype(bool)
         mt[iso] = layout.migrate_isolate
-    return mt
+    block = (pfns & (layout.pages_per_section - 1)) >> layout.pageblock_order
+    return mt[block]
 
 
 #: how often a live record is re-read before it is given up as inconsistent
@@ -349,12 +351,13 @@ def _section_records(
     if live and len(idx):
         ext, idx = _stable_entries(prog, layout, sec, lo, ext, idx, stats)
     out = np.zeros(len(idx), dtype=out_dtype)
-    out["pfn"] = idx + lo
+    pfns = idx + lo
+    out["pfn"] = pfns
     # Whole entries gathered at once, then split into fields.
     every = len(idx) == n
-    _copy_fields(layout, out, ext if every else ext[idx], pages if every else pages[idx])
+    _copy_fields(layout, out, ext if every else rows(ext, idx), pages if every else rows(pages, idx))
     out["allocated"] = allocated if every else allocated[idx]
-    out["pageblock_mt"] = _pageblock_types(prog, layout, sec, out["pfn"])
+    out["pageblock_mt"] = _pageblock_types(prog, layout, sec, pfns)
     return out
 
 
@@ -665,7 +668,7 @@ def _finish_batch(
         keep |= recs["handle"] == 0
     if not keep.all():
         stats.skipped_records += int((~keep).sum())
-        recs = recs[keep]
+        recs = rows(recs, keep)
     memcg_map: Dict[int, MemcgInfo] = {}
     if memcgs is not None:
         values, counts = unique_counts(recs["memcg_data"])
@@ -714,7 +717,7 @@ def read_page(prog: Program, pfn: int, stats: Optional[DecodeStats] = None) -> O
         flags = int(ext["flags"][0])
         bit = layout.allocated_bit if layout.allocated_bit is not None else layout.owner_bit
         out["allocated"] = bool((flags >> bit) & 1)
-        out["pageblock_mt"] = _pageblock_types(prog, layout, sec, out["pfn"])
+        out["pageblock_mt"] = _pageblock_types(prog, layout, sec, np.array([pfn], dtype=np.int64))
         handles = {int(out["handle"][0])}
         if "free_handle" in layout.owner_fields:
             handles.add(int(out["free_handle"][0]))

@@ -13,7 +13,7 @@ import random
 import numpy as np
 import pytest
 
-from drgn_pageowner.arrays import ragged_arange, sorted_unique, unique_counts
+from drgn_pageowner.arrays import ragged_arange, rows, sorted_unique, unique_counts
 from drgn_pageowner.decode import iter_batches, kernel_info
 from drgn_pageowner.kallsyms import KernelSymbolizer
 from drgn_pageowner.render.debugfs import DebugfsRenderer
@@ -146,3 +146,15 @@ def test_array_helpers() -> None:
     lengths = np.array([3, 0, 2, 1])
     assert ragged_arange(starts, lengths).tolist() == [5, 6, 7, 100, 101, 7]
     assert ragged_arange(starts[:0], lengths[:0]).tolist() == []
+
+
+def test_rows_of_a_padded_structured_array() -> None:
+    dtype = np.dtype({"names": ["a", "b"], "formats": ["<u8", "u1"], "offsets": [0, 8], "itemsize": 16})
+    arr = np.zeros(6, dtype=dtype)
+    arr["a"] = np.arange(6) * 10
+    arr["b"] = np.arange(6)
+    mask = np.array([True, False, True, True, False, False])
+    for which in (mask, np.array([5, 0, 0, 3]), np.zeros(0, dtype=np.int64), np.zeros(6, dtype=bool)):
+        got = rows(arr, which)
+        assert got.dtype == dtype
+        assert got.tolist() == arr[which].tolist()

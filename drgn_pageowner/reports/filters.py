@@ -23,6 +23,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 
 import numpy as np
 
+from drgn_pageowner.arrays import rows
 from drgn_pageowner.errors import PageOwnerError
 from drgn_pageowner.records import KernelInfo, RecordBatch, StackInfo
 from drgn_pageowner.render.debugfs import comm_text, gfp_migratetype
@@ -257,7 +258,7 @@ class Filter:
         mask = self.mask(batch, info)
         if mask.all():
             return batch
-        return RecordBatch(batch.records[mask], batch.stacks, batch.memcgs)
+        return RecordBatch(rows(batch.records, mask), batch.stacks, batch.memcgs)
 
 
 #: the names of a :class:`Filter`'s criteria: its fields that select records,

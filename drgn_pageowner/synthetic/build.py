@@ -917,9 +917,10 @@ class _Builder:
             mg = recs["memcg"][rows]
             mhead = live & (mg >= 0)
             if mhead.any():
-                # memcg_values[memcg, kmem], flattened
-                which = mg.astype(np.intp) * 2 + recs["memcg_kmem"][rows]
-                arr["memcg"][has] = np.where(mhead, self.memcg_values.reshape(-1)[np.where(mhead, which, 0)], 0)
+                # memcg_values[memcg, kmem], flattened, then 0 for the others
+                table = np.append(self.memcg_values.reshape(-1), np.uint64(0))
+                which = np.where(mhead, mg.astype(np.intp) * 2 + recs["memcg_kmem"][rows], len(table) - 1)
+                arr["memcg"][has] = table[which]
         arr["flags"] = flags
         if len(self.buddy_pfn):
             lo = np.searchsorted(self.buddy_pfn, pfn0)
@@ -966,7 +967,9 @@ class _Builder:
             const = recs.constant(column)
             values: Any = const if const is not None else recs[column][rows]
             if name in lookup:
-                values = lookup[name][values]
+                # np.take: several times faster than fancy indexing for
+                # the 16-byte comm strings
+                values = np.take(lookup[name], values)
             if any_early and name in at_early:
                 values = np.where(early, at_early[name], values)
             if np.ndim(values) or values:
