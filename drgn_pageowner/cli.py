@@ -28,7 +28,7 @@ from drgn_pageowner.cli_common import (
 from drgn_pageowner.cli_reports import register as register_reports
 from drgn_pageowner.decode import iter_batches, kernel_info, read_page
 from drgn_pageowner.errors import PageOwnerError
-from drgn_pageowner.helpers import page_owner_page_text, write_page_owner
+from drgn_pageowner.helpers import WRITE_FORMATS, page_owner_page_text, write_page_owner
 from drgn_pageowner.progress import output_on_terminal, progress_bar
 from drgn_pageowner.records import DecodeStats
 from drgn_pageowner.render.debugfs import DebugfsRenderer
@@ -76,7 +76,7 @@ def main(ctx: click.Context, core: Optional[str], vmlinux: Sequence[str], kernel
 
 @main.command()
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of standard output.")
-@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "folded"]), default="text",
+@click.option("-f", "--format", "fmt", type=click.Choice(WRITE_FORMATS), default="text",
               show_default=True,
               help="text: the debugfs text; json: one JSON object per record (JSON Lines); "
               "folded: 'outermost;...;innermost PAGES' lines for flame graphs.")

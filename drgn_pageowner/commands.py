@@ -39,7 +39,7 @@ from drgn.commands.linux import linux_kernel_command, linux_kernel_custom_comman
 
 from drgn_pageowner.decode import iter_batches, kernel_info
 from drgn_pageowner.errors import PageOwnerError
-from drgn_pageowner.helpers import page_owner_page_text, write_page_owner
+from drgn_pageowner.helpers import WRITE_FORMATS, page_owner_page_text, write_page_owner
 from drgn_pageowner.records import DecodeStats
 from drgn_pageowner.render.debugfs import DebugfsRenderer
 from drgn_pageowner.render.sort import main as sort_main
@@ -58,7 +58,7 @@ def _warn(stats: DecodeStats) -> None:
     long_description="Decode every page_owner record from kernel memory and print it "
     "exactly as this kernel release formats /sys/kernel/debug/page_owner.",
     arguments=(
-        argument("--format", choices=("text", "json", "folded"), default="text",
+        argument("--format", choices=WRITE_FORMATS, default="text",
                  help="text: the debugfs text; json: JSON Lines; folded: flame-graph input"),
     ),
 )

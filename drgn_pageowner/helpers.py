@@ -40,7 +40,11 @@ __all__ = (
     "page_owner_text",
     "write_page_owner",
     "write_page_owner_text",
+    "WRITE_FORMATS",
 )
+
+#: the formats :func:`write_page_owner` writes
+WRITE_FORMATS = ("text", "json", "folded")
 
 
 def for_each_page_owner_batch(
@@ -166,12 +170,19 @@ def write_page_owner(
     :func:`write_page_owner_text`), ``"json"`` (JSON Lines, one object per
     record) or ``"folded"`` (flame-graph input). What ``dump`` and
     ``%page_owner`` print.
+
+    :raises ValueError: if ``fmt`` is not one of :data:`WRITE_FORMATS`
+        (before anything is read or written)
     """
+    if fmt not in WRITE_FORMATS:
+        raise ValueError(
+            f"unknown page_owner output format {fmt!r} (use {', '.join(WRITE_FORMATS)})"
+        )
     if fmt == "text":
         write_page_owner_text(prog, out, stats, progress)
         return
     batches = iter_batches(prog, stats=stats, progress=progress)
     if fmt == "json":
         out.writelines(render_jsonl(kernel_info(prog), batches))
-    else:
+    else:  # folded
         out.writelines(render_folded(batches))

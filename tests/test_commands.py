@@ -354,3 +354,24 @@ def test_page_by_every_address_form_on_sample() -> None:
 def test_top_title_names_the_state(state: str) -> None:
     out = run_drgn_command(sample_program("6.12"), f"page_owner_top --state {state} -n 1")
     assert out.splitlines()[0] == f"page_owner: {state} pages by stack"
+
+
+def test_write_page_owner_refuses_an_unknown_format(kernel) -> None:  # type: ignore[no-untyped-def]
+    from drgn.commands import CommandArgumentError
+
+    import drgn_pageowner.cli as cli_module
+    from drgn_pageowner.helpers import write_page_owner
+
+    out = io.StringIO()
+    with pytest.raises(ValueError, match=r"'svg' \(use text, json, folded\)"):
+        write_page_owner(kernel.prog, out, "svg")
+    assert out.getvalue() == ""
+    # the front ends refuse it before calling: one error line, non-zero exit, no traceback
+    result = CliRunner().invoke(cli_module.main, ["--demo", "dump", "-f", "svg"])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert [x for x in result.output.splitlines() if x.startswith("Error: ")] == [
+        "Error: Invalid value for '-f' / '--format': 'svg' is not one of 'text', 'json', 'folded'."
+    ]
+    assert "Traceback" not in result.output
+    with pytest.raises(CommandArgumentError, match="invalid choice: 'svg'"):
+        run_drgn_command(kernel.prog, "page_owner --format svg")
