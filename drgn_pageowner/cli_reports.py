@@ -260,9 +260,9 @@ def overhead(target: Target, fmt: str, output: Optional[str]) -> None:
 
 def open_dump(spec: str, current: Optional[Callable[[], Program]] = None) -> Program:
     """
-    Open ``VMCORE:VMLINUX``, ``VMCORE`` (debug info found by drgn),
-    ``sample:NAME``, ``synthetic:SPEC``, or ``-`` for the command's own
-    target (``-c``/``-k``/``--qemu``/``--sample``).
+    Open ``VMCORE:VMLINUX`` (``VMLINUX`` may be ``.xz``-compressed), ``VMCORE``
+    (debug info found by drgn), ``sample:NAME``, ``synthetic:SPEC``, or ``-``
+    for the command's own target (``-c``/``-k``/``--qemu``/``--sample``).
     """
     if spec == "-":
         if current is None:
@@ -276,7 +276,7 @@ def open_dump(spec: str, current: Optional[Callable[[], Program]] = None) -> Pro
     if os.path.exists(spec) or not sep:
         return _targets.open_core(spec)
     core, _, vmlinux = spec.rpartition(":")
-    return _targets.open_core(core, [vmlinux])
+    return _targets.open_core(core, [_targets.plain_vmlinux(vmlinux)])
 
 
 @click.command("diff")

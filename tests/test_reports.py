@@ -23,7 +23,7 @@ from click.testing import CliRunner
 
 import drgn_pageowner.cli as cli_module
 import drgn_pageowner.target as target_module
-from drgn_pageowner.cli_reports import make_filter, register
+from drgn_pageowner.cli_reports import make_filter, open_dump, register
 from drgn_pageowner.decode import iter_batches, kernel_info
 from drgn_pageowner.errors import PageOwnerError
 from drgn_pageowner.layout import get_layout
@@ -46,7 +46,7 @@ from drgn_pageowner.synthetic.build import SyntheticKernel, build
 from drgn_pageowner.synthetic.presets import small_spec
 from drgn_pageowner.synthetic.spec import KernelSpec, parse_frame
 
-from .conftest import sample_program
+from .conftest import sample, sample_program
 
 PAGE = 4096
 GFP_COMP = 0x40000
@@ -834,6 +834,26 @@ def test_cli_diff(runner, k612: Kernel, k612b: Kernel) -> None:  # type: ignore[
 def test_cli_diff_title_names_the_state(runner, state: str) -> None:  # type: ignore[no-untyped-def]
     text = runner("diff", "sample:a", "sample:b", "--by", "comm", "--state", state)
     assert text.splitlines()[0] == f"page_owner: change in {state} pages by comm"
+
+
+def test_diff_reads_an_xz_vmlinux_through_its_unpacked_copy() -> None:
+    """
+    ``VMCORE:VMLINUX.xz``, as the samples ship it: read through
+    plain_vmlinux()'s cached copy, not decompressed by drgn on every open.
+    """
+    register(cli_module.main)
+    s = sample("6.12")
+    xz = s.path / "vmlinux.xz"
+    assert xz.exists() and not (s.path / "vmlinux").exists()
+    prog = open_dump(f"{s.core}:{xz}")
+    assert prog.main_module().debug_file_path == target_module.plain_vmlinux(str(xz))
+    # the same dump as "-", so nothing changed
+    result = CliRunner().invoke(
+        cli_module.main,
+        ["-q", "--sample", "6.12", "diff", "-", f"{s.core}:{xz}", "--by", "comm", "-f", "csv"],
+    )
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert result.output.startswith("pages_before,") and parse_csv(result.output) == []
 
 
 def test_cli_errors_are_one_sentence(runner) -> None:  # type: ignore[no-untyped-def]
