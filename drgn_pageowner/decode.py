@@ -27,7 +27,7 @@ from drgn_pageowner.nametables import get_name_tables
 from drgn_pageowner.progcache import program_cached
 from drgn_pageowner.records import DecodeStats, KernelInfo, MemcgInfo, RecordBatch, StackInfo
 from drgn_pageowner.sections import Section, get_sections
-from drgn_pageowner.stackdepot import get_stack_depot
+from drgn_pageowner.stackdepot import HandleGeometry, get_stack_depot
 from drgn_pageowner.stacktable import StackTable
 from drgn_pageowner.textformat import text_format
 
@@ -391,13 +391,61 @@ class _StackCache:
         #: every handle looked up so far, and whether it resolved
         self.found = SortedTable(np.uint64, bool)
         self.stacks = StackTable(get_symbolizer(prog).sprint_array)
+        #: at each depot slot, the last handle of that slot that resolved
+        self._known = np.zeros(1, dtype=np.uint32)
+        self._geometry: Optional[HandleGeometry] = None
 
     def lookup(self, handles: np.ndarray) -> np.ndarray:
         """
         Whether each of ``handles`` (sorted, distinct, non-zero) resolved,
         resolving new ones.
         """
-        return self.found.get(handles, self._resolve)
+        found = self.found.get(handles, self._resolve)
+        self._remember(handles[found])
+        return found
+
+    def found_each(self, handles: np.ndarray) -> np.ndarray:
+        """
+        Whether each element of ``handles`` (any order, repeats, zeros)
+        resolved, resolving new ones; zero never does.
+
+        A handle seen resolved before is found in :attr:`_known` by its
+        depot slot (pool index and offset) with no search; the others are
+        looked up once each, through :meth:`lookup`.
+        """
+        slots = self._slots(handles)
+        known = self._known
+        hit = known[np.minimum(slots, len(known) - 1)] == handles
+        hit &= (slots < len(known)) & (handles != 0)
+        if hit.all():
+            return hit
+        miss = np.flatnonzero(~hit & (handles != 0))
+        if not len(miss):
+            return hit
+        uniq = sorted_unique(handles[miss])
+        found = self.lookup(uniq.astype(np.uint64))
+        hit[miss] = found[np.searchsorted(uniq, handles[miss])]
+        return hit
+
+    def _slots(self, handles: np.ndarray) -> np.ndarray:
+        """Each handle's depot slot: pool index, then offset, as one number."""
+        if self._geometry is None:
+            self._geometry = get_stack_depot(self.prog).geometry
+        index, offset = self._geometry.split(handles.astype(np.int64))
+        return (index << self._geometry.offset_bits) | offset  # type: ignore[no-any-return]
+
+    def _remember(self, handles: np.ndarray) -> None:
+        """Keep resolved handles in :attr:`_known`, each at its slot."""
+        if not len(handles):
+            return
+        handles = handles.astype(np.uint32)
+        slots = self._slots(handles)
+        need = int(slots.max()) + 1
+        if need > len(self._known):
+            grown = np.zeros(max(need, 2 * len(self._known)), dtype=np.uint32)
+            grown[: len(self._known)] = self._known
+            self._known = grown
+        self._known[slots] = handles
 
     def forget_unresolved(self) -> None:
         """Drop the handles that could not be resolved (a live kernel may have written them since)."""
@@ -419,29 +467,20 @@ def _stack_cache(prog: Program) -> _StackCache:
     return program_cached(prog, "stacks", lambda: _StackCache(prog))
 
 
-def _nonzero_unique(handles: np.ndarray) -> np.ndarray:
-    uniq = sorted_unique(np.asarray(handles))
-    return uniq[uniq != 0].astype(np.uint64)
-
-
-def _lookup_stacks(
-    prog: Program, handles: np.ndarray, stats: Optional[DecodeStats]
-) -> Tuple[np.ndarray, np.ndarray, Mapping[int, StackInfo]]:
+def _lookup_stacks(prog: Program, handles: np.ndarray, stats: Optional[DecodeStats]) -> np.ndarray:
     """
-    Look the distinct non-zero values of ``handles`` up.
+    Look up each element of ``handles``; count the unresolved non-zero ones
+    in ``stats``.
 
-    :return: ``(distinct, found, stacks)``: the sorted distinct non-zero
-        handles, whether each resolved, and handle -> :class:`StackInfo` for
-        those that resolved and every other handle the program resolved so
-        far (one mapping shared by every batch, never copied)
+    :return: whether each element resolved (zero never does)
     """
-    uniq = _nonzero_unique(handles)
-    cache = _stack_cache(prog)
-    found = cache.lookup(uniq)
+    found = _stack_cache(prog).found_each(handles)
     if stats is not None and not found.all():
-        for handle in uniq[~found].tolist():
-            stats.unresolved_handles[handle] = stats.unresolved_handles.get(handle, 0) + 1
-    return uniq, found, cache.stacks
+        bad = handles[~found]
+        values, counts = unique_counts(bad[bad != 0])
+        for handle, count in zip(values.tolist(), counts.tolist()):
+            stats.unresolved_handles[handle] = stats.unresolved_handles.get(handle, 0) + count
+    return found
 
 
 def resolve_stacks(
@@ -454,8 +493,9 @@ def resolve_stacks(
     :return: handle -> :class:`StackInfo` for every handle that could be read
     """
     values = np.fromiter(handles, dtype=np.uint64)
-    uniq, found, stacks = _lookup_stacks(prog, values, stats)
-    return {h: stacks[h] for h in uniq[found].tolist()}
+    found = _lookup_stacks(prog, values, stats)
+    stacks = _stack_cache(prog).stacks
+    return {h: stacks[h] for h in values[found].tolist()}
 
 
 def _c_string(prog: Program, address: int, limit: int) -> str:
@@ -601,10 +641,6 @@ def iter_batches(
     last = layout.max_pfn if end_pfn is None else min(end_pfn, layout.max_pfn)
     total = sum(max(0, min(s.end_pfn, last) - max(s.start_pfn, first)) for s in sections)
 
-    def handles_of(recs: np.ndarray) -> np.ndarray:
-        if "free_handle" in layout.owner_fields and include_freed:
-            return np.concatenate([recs["handle"], recs["free_handle"]])
-        return recs["handle"]
 
     def section_records() -> Iterator[np.ndarray]:
         done = 0
@@ -622,13 +658,19 @@ def iter_batches(
                 yield recs
 
     for group in _grouped(section_records(), _GROUP_RECORDS):
-        # Look the stacks of several sections up at once (reading and
-        # symbolising the new ones); their batches share the mapping.
-        handles = np.concatenate([handles_of(r) for r in group])
-        distinct, found, stacks = _lookup_stacks(prog, handles, stats)
-        resolved = None if found.all() else distinct[found]
+        # Look the stacks of several sections up at once (reading the new
+        # ones); their batches share the mapping.
+        handles = [r["handle"] for r in group]
+        if "free_handle" in layout.owner_fields and include_freed:
+            handles += [r["free_handle"] for r in group]
+        found = _lookup_stacks(prog, np.concatenate(handles), stats)
+        stacks = _stack_cache(prog).stacks
+        every = bool(found[: sum(len(r) for r in group)].all())
+        start = 0
         for recs in group:
-            yield _finish_batch(recs, include_freed, memcgs, stats, stacks, resolved)
+            mine = None if every else found[start : start + len(recs)]
+            start += len(recs)
+            yield _finish_batch(recs, include_freed, memcgs, stats, stacks, mine)
 
 
 def _grouped(arrays: Iterator[np.ndarray], min_len: int) -> Iterator[List[np.ndarray]]:
@@ -658,25 +700,26 @@ def _finish_batch(
     could not be read are dropped.
 
     :param stacks: handle -> stack, for these records and maybe others
-    :param resolved: the handles that resolved, or None if all did
+    :param resolved: whether each record's handle resolved, or None if all
+        did
     """
-    if resolved is None:
-        keep = recs["handle"] != 0
-    else:
-        keep = np.isin(recs["handle"], resolved)
-    if include_freed:
-        keep |= recs["handle"] == 0
-    if not keep.all():
-        stats.skipped_records += int((~keep).sum())
-        recs = rows(recs, keep)
+    # (Without include_freed every record has a non-zero handle: the
+    # selection requires one.)
+    if resolved is not None:
+        keep = resolved.copy()
+        if include_freed:
+            keep |= recs["handle"] == 0
+        if not keep.all():
+            stats.skipped_records += int((~keep).sum())
+            recs = rows(recs, keep)
     memcg_map: Dict[int, MemcgInfo] = {}
     if memcgs is not None:
-        values, counts = unique_counts(recs["memcg_data"])
+        memcg_data = recs["memcg_data"]
+        values, counts = unique_counts(memcg_data[memcg_data != 0])
         for value, count in zip(values.tolist(), counts.tolist()):
-            if value:
-                memcg_map[value] = memcgs.resolve(value)
-                if memcg_map[value].unreadable:
-                    stats.unreadable_memcg += count
+            memcg_map[value] = memcgs.resolve(value)
+            if memcg_map[value].unreadable:
+                stats.unreadable_memcg += count
     stats.records += len(recs)
     return RecordBatch(recs, stacks, memcg_map)
 

@@ -97,6 +97,9 @@ class DecodeStats:
     unreadable_memcg: int = 0
     #: live kernels: records that kept changing while being read
     inconsistent_records: int = 0
+    #: each stack handle that could not be read from the stack depot, and
+    #: how many records carry it (as ``handle``, or as ``free_handle`` when
+    #: freed pages are decoded too)
     unresolved_handles: Dict[int, int] = field(default_factory=dict)
 
     @property
@@ -180,7 +183,9 @@ class RecordBatch:
     ``struct page_owner`` field the kernel has (named as in C). ``stacks``
     maps every handle of the records to its stack, and possibly other handles:
     the batches of one program share one mapping, which grows as stacks are
-    read, so keep a reference (see :class:`StackMaps`) rather than copy it; ``memcgs``
+    read, so keep a reference (see :class:`StackMaps`) rather than copy it.
+    Decoded batches share a :class:`~drgn_pageowner.stacktable.StackTable`,
+    which makes the stacks' ``%pS`` texts on the first lookup. ``memcgs`` maps
     every ``memcg_data`` value of the records to its memcg.
     """
 

@@ -70,6 +70,7 @@ def test_unreadable_stack_depot_skips_records() -> None:
     records = list(for_each_page_owner(synthetic_kernel("6.12.0").prog))
     of_handle = sum(1 for rec in records if rec.handle == handle)
     assert stats.skipped_records == of_handle > 0
+    assert stats.unresolved_handles == {handle: of_handle}
     assert text.count("Page allocated via") == len(records) - of_handle
     assert "could not be read from the stack depot" in stats.summary()
 
