@@ -197,14 +197,13 @@ def _record_rows(idx: np.ndarray) -> Optional[Tuple[Any, Any]]:
     Where every page is a record of its own, in record order (order 0, in PFN
     order), both are slices, to replace the gathers and scatters.
     """
+    n = len(idx)
+    if n and idx[0] >= 0 and int(idx[-1]) - int(idx[0]) == n - 1 and bool((np.diff(idx) == 1).all()):
+        return slice(None), slice(int(idx[0]), int(idx[0]) + n)
     at = np.nonzero(idx >= 0)[0]
     if not len(at):
         return None
-    r = idx[at]
-    n = len(idx)
-    if len(at) == n and int(r[-1]) - int(r[0]) == n - 1 and bool((np.diff(r) == 1).all()):
-        return slice(None), slice(int(r[0]), int(r[0]) + n)
-    return at, r
+    return at, idx[at]
 
 
 def _return_free_memory() -> None:
