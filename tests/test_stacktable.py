@@ -139,3 +139,24 @@ def test_prepared_addresses_are_formatted_without_the_program() -> None:
     sym.prog = _NoProgram()  # type: ignore[assignment]
     sym._module_symbolizer = _NoProgram()  # type: ignore[assignment]
     assert sym.sprint_array(addrs) == want
+
+
+def test_handles_found_by_slot_agree_with_the_depot() -> None:
+    from drgn_pageowner.decode import _stack_cache
+
+    kernel = build(small_spec("6.12.0"))
+    depot = get_stack_depot(kernel.prog)
+    g = depot.geometry
+    good = [h for h in kernel.stack_handles if h]
+    top = 31  # a bit outside the pool index and offset (extra bits)
+    assert not (g.compare_mask >> top) & 1
+    other_bits = good[0] | (1 << top)
+    beyond = good[0] | (((1 << g.index_bits) - 1) << g.index_shift)
+    handles = np.array(good + [other_bits, good[0], 0, beyond, other_bits, good[1]], dtype=np.uint32)
+    want = [h != 0 and depot.fetch(h) is not None for h in handles.tolist()]
+    cache = _stack_cache(kernel.prog)
+    for _ in range(2):  # looked up, then found in the table
+        assert cache.found_each(handles).tolist() == want
+    assert cache.found_each(handles[::-1]).tolist() == want[::-1]
+    for h, ok in zip(handles.tolist(), want):
+        assert (h in cache.stacks) == ok
