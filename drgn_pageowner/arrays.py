@@ -16,7 +16,7 @@ from typing import Any, Callable, Tuple
 import numpy as np
 
 __all__ = (
-    "SortedTable", "ragged_arange", "rows", "run_starts", "sorted_find", "sorted_unique", "unique_counts")
+    "HashIndex", "SortedTable", "ragged_arange", "rows", "run_starts", "sorted_find", "sorted_unique", "unique_counts")
 
 
 def ragged_arange(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -80,6 +80,91 @@ class SortedTable:
         """Keep only the entries where ``mask`` (over :attr:`values`) is true."""
         self.keys = self.keys[mask]
         self.values = self.values[mask]
+
+
+#: Fibonacci hashing: 2**64 divided by the golden ratio (odd)
+_FIB = np.uint64(0x9E3779B97F4A7C15)
+
+
+class HashIndex:
+    """
+    Distinct 64-bit keys numbered in the order they were added: a hash table
+    with open addressing (linear probing), looked up and filled many keys at
+    a time with array operations. Unlike a sorted array it needs no search
+    and no insertion in the middle. At most a quarter full, so that probes
+    are short.
+    """
+
+    def __init__(self) -> None:
+        self._bits = 10
+        self._keys = np.zeros(1 << self._bits, dtype=np.uint64)
+        #: number of the key at each slot, -1 where empty
+        self._nums = np.full(1 << self._bits, -1, dtype=np.int64)
+        self.size = 0
+
+    def _home(self, keys: np.ndarray) -> np.ndarray:
+        return ((keys * _FIB) >> np.uint64(64 - self._bits)).astype(np.int64)  # type: ignore[no-any-return]
+
+    def find(self, keys: np.ndarray) -> np.ndarray:
+        """The number of each of ``keys`` (``uint64``), -1 for those not added."""
+        keys = np.asarray(keys, dtype=np.uint64)
+        pos = self._home(keys)
+        # The first probe for all keys at once; most end there.
+        nums = self._nums.take(pos)
+        found = (nums >= 0) & (self._keys.take(pos) == keys)
+        out = np.where(found, nums, -1)
+        todo = np.flatnonzero((nums >= 0) & ~found)
+        mask = (1 << self._bits) - 1
+        pos[todo] = (pos[todo] + 1) & mask
+        while len(todo):
+            p = pos[todo]
+            nums = self._nums[p]
+            found = (nums >= 0) & (self._keys[p] == keys[todo])
+            out[todo[found]] = nums[found]
+            # a slot holding another key: probe the next one
+            todo = todo[(nums >= 0) & ~found]
+            pos[todo] = (pos[todo] + 1) & mask
+        return out
+
+    def add(self, keys: np.ndarray) -> np.ndarray:
+        """
+        Add ``keys`` (``uint64``, distinct, none added before); return their
+        numbers (``size`` onwards, in order).
+        """
+        keys = np.asarray(keys, dtype=np.uint64)
+        nums = np.arange(self.size, self.size + len(keys), dtype=np.int64)
+        if 4 * (self.size + len(keys)) > len(self._nums):
+            self._grow(self.size + len(keys))
+        self._place(keys, nums)
+        self.size += len(keys)
+        return nums
+
+    def _grow(self, need: int) -> None:
+        old = self._nums >= 0
+        keys, nums = self._keys[old], self._nums[old]
+        while (1 << self._bits) < 4 * need:
+            self._bits += 1
+        self._keys = np.zeros(1 << self._bits, dtype=np.uint64)
+        self._nums = np.full(1 << self._bits, -1, dtype=np.int64)
+        self._place(keys, nums)
+
+    def _place(self, keys: np.ndarray, nums: np.ndarray) -> None:
+        pos = self._home(keys)
+        todo = np.arange(len(keys))
+        mask = (1 << self._bits) - 1
+        while len(todo):
+            p = pos[todo]
+            empty = self._nums[p] < 0
+            # one key for each empty slot; the others look again
+            slots, first = np.unique(p[empty], return_index=True)
+            won = todo[empty][first]
+            self._keys[slots] = keys[won]
+            self._nums[slots] = nums[won]
+            placed = np.zeros(len(keys), dtype=bool)
+            placed[won] = True
+            todo = todo[~placed[todo]]
+            busy = todo[self._nums[pos[todo]] >= 0]
+            pos[busy] = (pos[busy] + 1) & mask
 
 
 def rows(arr: np.ndarray, which: np.ndarray) -> np.ndarray:

@@ -9,11 +9,12 @@ per-record texts, and the array helpers against numpy's own functions.
 from __future__ import annotations
 
 import random
+from typing import Dict
 
 import numpy as np
 import pytest
 
-from drgn_pageowner.arrays import ragged_arange, rows, sorted_unique, unique_counts
+from drgn_pageowner.arrays import HashIndex, ragged_arange, rows, sorted_unique, unique_counts
 from drgn_pageowner.decode import iter_batches, kernel_info
 from drgn_pageowner.kallsyms import KernelSymbolizer
 from drgn_pageowner.render.debugfs import DebugfsRenderer
@@ -158,3 +159,21 @@ def test_rows_of_a_padded_structured_array() -> None:
         got = rows(arr, which)
         assert got.dtype == dtype
         assert got.tolist() == arr[which].tolist()
+
+
+def test_hash_index_numbers_keys_like_a_dict() -> None:
+    rng = np.random.default_rng(11)
+    index = HashIndex()
+    want: Dict[int, int] = {}
+    for _ in range(40):
+        # multiples of 2**20 share home slots while the table is small
+        keys = rng.integers(0, 3000, 500).astype(np.uint64) * np.uint64(1 << 20)
+        keys[:3] = [0, 2**64 - 1, 12345]
+        got = index.find(keys)
+        assert got.tolist() == [want.get(k, -1) for k in keys.tolist()]
+        new = np.unique(keys[got < 0])
+        numbers = index.add(new)
+        assert numbers.tolist() == list(range(len(want), len(want) + len(new)))
+        want.update(zip(new.tolist(), numbers.tolist()))
+    assert index.size == len(want) > 2000
+    assert index.find(np.zeros(0, dtype=np.uint64)).tolist() == []

@@ -18,7 +18,7 @@ from typing import Any, Callable, List, Optional, Tuple, TypeVar
 
 import numpy as np
 
-from drgn_pageowner.arrays import sorted_find
+from drgn_pageowner.arrays import HashIndex
 
 __all__ = ("by_value", "group_rows", "RowTexts")
 
@@ -106,33 +106,39 @@ class RowTexts:
     def __init__(self, text_of: Callable[..., str], limit: int = 1 << 17) -> None:
         self.text_of = text_of
         self.limit = limit
-        self._hashes = np.zeros(0, dtype=np.uint64)
+        #: row hash -> number of the kept row
+        self._index = HashIndex()
         self._values: Optional[List[np.ndarray]] = None
         self._texts = np.zeros(0, dtype=object)
 
     def texts(self, keys: List[np.ndarray]) -> List[str]:
         """The text of each row of ``keys`` (columns of equal length)."""
         n = len(keys[0])
-        if self._values is None or len(self._hashes) > self.limit:
-            self._hashes = np.zeros(0, dtype=np.uint64)
+        if self._values is None or self._index.size > self.limit:
+            self._index = HashIndex()
             self._values = [key[:0] for key in keys]
             self._texts = np.zeros(0, dtype=object)
         # Rows seen before: looked up directly, row by row, with no grouping.
         h = row_hash(keys)
         pos, hit = self._find(h, keys)
-        out = np.empty(n, dtype=object)
-        out[hit] = self._texts[pos[hit]]
+        out = self._texts.take(pos) if len(self._texts) else np.empty(n, dtype=object)
         miss = np.nonzero(~hit)[0]
         if len(miss):
             out[miss] = self._make([key[miss] for key in keys])
         return out.tolist()  # type: ignore[no-any-return]
 
     def _find(self, h: np.ndarray, keys: List[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
-        """Where each row is kept, and whether it is (same hash and same values)."""
-        pos, hit = sorted_find(self._hashes, h)
-        assert self._values is not None
-        for stored, key in zip(self._values, keys):
-            hit[hit] &= stored[pos[hit]] == key[hit]
+        """
+        Where each row is kept (0 for those that are not), and whether it is
+        (same hash and same values).
+        """
+        pos = self._index.find(h)
+        hit = pos >= 0
+        pos[~hit] = 0
+        if len(self._texts):
+            assert self._values is not None
+            for stored, key in zip(self._values, keys):
+                hit &= stored.take(pos) == key
         return pos, hit
 
     def _make(self, keys: List[np.ndarray]) -> np.ndarray:
@@ -143,14 +149,10 @@ class RowTexts:
         made = np.array([self.text_of(*row) for row in zip(*values)], dtype=object)
         if hashed:
             h = row_hash(rows)
-            pos, taken = sorted_find(self._hashes, h)
             # A hash taken by other values stays out of the table.
-            free = ~taken
-            where = pos[free]
+            free = self._index.find(h) < 0
+            self._index.add(h[free])
             assert self._values is not None
-            self._hashes = np.insert(self._hashes, where, h[free])
-            self._values = [
-                np.insert(stored, where, r[free]) for stored, r in zip(self._values, rows)
-            ]
-            self._texts = np.insert(self._texts, where, made[free])
+            self._values = [np.concatenate([stored, r[free]]) for stored, r in zip(self._values, rows)]
+            self._texts = np.concatenate([self._texts, made[free]])
         return made[code]
