@@ -93,8 +93,12 @@ class StackTable(Mapping[int, StackInfo]):
 
     def _build_some(self, handles: np.ndarray, starts: np.ndarray, ends: np.ndarray, addrs: np.ndarray) -> None:
         with _gc_paused():
-            pcs = addrs.tolist()
-            texts = self._symbolize(addrs)
+            # One int and one text object for each distinct address, shared
+            # by every stack that holds it.
+            uniq, inverse = np.unique(addrs, return_inverse=True)
+            inverse = inverse.reshape(-1)
+            pcs = np.array(uniq.tolist(), dtype=object)[inverse].tolist()
+            texts = np.array(self._symbolize(uniq), dtype=object)[inverse].tolist()
             built = self._built
             for handle, start, end in zip(handles.tolist(), starts.tolist(), ends.tolist()):
                 built[handle] = StackInfo(handle, tuple(pcs[start:end]), tuple(texts[start:end]))
