@@ -7,10 +7,12 @@ synthetic machine.
 For each target it prints, in one run:
 
 - decode: records per second of the bulk section walk (one read per section,
-  numpy), cold (fresh program: layout discovery and symbolising every
-  distinct stack once) and warm (same program again), and how much of it is
-  only reading the target's memory (the same struct page and page_ext bytes
-  read and nothing else; for a synthetic target, generating them);
+  numpy), cold (fresh program: layout discovery and reading every distinct
+  stack from the stack depot once) and warm (same program again), and how
+  much of it is only reading the target's memory (the same struct page and
+  page_ext bytes read and nothing else; for a synthetic target, generating
+  them); then the time to symbolise every stack, which decoding leaves to the
+  first lookup of a stack (the text of a fresh program includes it);
 - render: records per second of the debugfs text (decode, warm, and render,
   streamed batch by batch as ``drgn-pageowner dump`` writes it);
 - peak memory: the peak RSS of a process that opens the target, decodes it
@@ -41,7 +43,7 @@ import resource
 import subprocess
 import sys
 import time
-from typing import List, Tuple
+from typing import List, Mapping, Tuple
 
 import numpy as np
 from drgn import FaultError, Object, Program
@@ -148,10 +150,15 @@ def bench_one(target: str) -> None:
     t0 = time.perf_counter()
     n = 0
     pfn_chunks: List[np.ndarray] = []  # every 64th, not to weigh on peak RSS
+    stacks: Mapping[int, object] = {}
     for batch in iter_batches(prog):
         n += len(batch)
         pfn_chunks.append(batch.records["pfn"][::64].copy())
+        stacks = batch.stacks
     t_cold = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    nstacks = len(stacks)  # the first lookup symbolises every stack read
+    t_symbols = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     for _ in iter_batches(prog):
@@ -189,6 +196,7 @@ def bench_one(target: str) -> None:
     print(f"decode, cold                {t_cold:8.3f} s   {n / t_cold:12,.0f} records/s")
     print(f"decode, warm                {t_warm:8.3f} s   {n / t_warm:12,.0f} records/s")
     print(f"  of which reading memory   {t_read:8.3f} s   (struct page and page_ext bytes only)")
+    print(f"symbolising the stacks      {t_symbols:8.3f} s   ({nstacks:,} stacks, on first lookup)")
     print(f"debugfs text (decode+render){t_text:8.3f} s   {n / t_text:12,.0f} records/s"
           f"   {text_len / t_text / 2**20:8.1f} MiB/s")
     print(f"debugfs text, fresh program {t_text_cold:8.3f} s")

@@ -85,6 +85,17 @@ class StackTable(Mapping[int, StackInfo]):
     def _build(self) -> None:
         """Make the StackInfo of every pending stack."""
         with self._lock:
+            if len(self._pending) > 1:
+                # All at once: one pass over their distinct addresses.
+                shift = np.cumsum([0] + [len(p[3]) for p in self._pending[:-1]])
+                self._pending = [
+                    (
+                        np.concatenate([p[0] for p in self._pending]),
+                        np.concatenate([p[1] + k for p, k in zip(self._pending, shift)]),
+                        np.concatenate([p[2] + k for p, k in zip(self._pending, shift)]),
+                        np.concatenate([p[3] for p in self._pending]),
+                    )
+                ]
             for handles, starts, ends, addrs in self._pending:
                 self._build_some(handles, starts, ends, addrs)
             # Emptied only now: a lookup that finds nothing pending finds

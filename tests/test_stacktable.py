@@ -49,12 +49,12 @@ def test_nothing_is_symbolised_before_a_lookup() -> None:
     table.add(_u64([0x40]), _i64([0]), _i64([1]), _u64([9]))
     assert rec.calls == []
     stack = table[0x20]
-    # every pending stack at once: one call for each add, none after
-    assert rec.calls == [[1, 2, 3], [9]]
+    # every pending stack at once: one call for their distinct addresses
+    assert rec.calls == [[1, 2, 3, 9]]
     assert (stack.handle, stack.pcs, stack.symbols) == (0x20, (3,), ("f3",))
     assert table.get(0x10) is not None and table[0x10].pcs == (1, 2)
-    assert table[0x40].symbols == ("f9",)
-    assert len(rec.calls) == 2
+    assert table[0x40].symbols == ("f9",) and table[0x40].pcs == (9,)
+    assert len(rec.calls) == 1
 
 
 def test_unresolved_stacks_are_absent() -> None:
