@@ -106,8 +106,8 @@ class StackDepot:
         except KeyError:
             pools = prog["stack_slabs"]
         if pools.type_.unaliased_kind() == TypeKind.POINTER:
-            # Matt Fleming's "stackdepot: Make max number of pools boot-time
-            # configurable" (in v6.17, ID not confirmed) allocates the pool
+            # Linux kernel commit ed4f142f72a9 ("stackdepot: make max number
+            # of pools boot-time configurable") (in v6.17) allocates the pool
             # array at boot (stack_max_pools entries): void **stack_pools.
             self._pools_addr = pools.value_()
             self._pools_len = 0
@@ -129,10 +129,10 @@ class StackDepot:
         self._arena_slot: Dict[int, int] = {}
         # The mm tree's trie backend (2026, unreleased) encodes dense stack IDs
         # above stack_max_pools in the index field. stack_max_pools itself is
-        # older (Matt Fleming's "stackdepot: Make max number of pools boot-time
-        # configurable", in 6.17.0 and 6.18.2): only a kernel that has the
-        # trie gives a big index that meaning; elsewhere it is just a bad
-        # handle, refused like any other.
+        # older (Linux kernel commit ed4f142f72a9 ("stackdepot: make max number
+        # of pools boot-time configurable") (in v6.17); read in 6.17.0 and
+        # 6.18.2): only a kernel that has the trie gives a big index that
+        # meaning; elsewhere it is just a bad handle, refused like any other.
         self._max_pools: Optional[int] = None
         if has_object(prog, "stack_depot_trie_enabled"):
             try:
