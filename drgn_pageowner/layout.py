@@ -288,11 +288,12 @@ def _pageblock_order(
 
 
 def _thp_sets_pageblock_order(version: Tuple[int, int, int]) -> bool:
-    # Baolin Wang's "mm: set pageblock_order to HPAGE_PMD_ORDER in case with
-    # !CONFIG_HUGETLB_PAGE but THP enabled" (in v6.10) added the
-    # CONFIG_TRANSPARENT_HUGEPAGE branch to include/linux/pageblock-flags.h
-    # (absent in v6.9.0, present in v6.10.0 and v6.12). The layout does not
-    # show it, so this one is decided by release.
+    # Linux kernel commit 72801513b2bf ("mm: set pageblock_order to
+    # HPAGE_PMD_ORDER in case with !CONFIG_HUGETLB_PAGE but THP enabled") (in
+    # v6.10) added the CONFIG_TRANSPARENT_HUGEPAGE branch to
+    # include/linux/pageblock-flags.h (absent in v6.9.0, present in v6.10.0
+    # and v6.12). The layout does not show it, so this one is decided by
+    # release.
     return version >= (6, 10, 0)
 
 

@@ -73,6 +73,14 @@ def _memcg_mode(v: Tuple[int, int, int]) -> str:
     read in Debian 6.12.117), which reads user pages that way too and oopses
     on them; we print no line where that chain is unreadable). The releases
     between 6.13 and 6.19 were not read; they are assumed to be like 6.12.113.
+
+    The 6.12.y backport is in the stable tree (linux-stable-rc linux-6.12.y,
+    2026-09-04, as 5672bba8d5d6); its mainline ID is not confirmed (akpm's
+    mm-stable had it as 90f095b816e2 on 2026-07-29). User folios' memcg_data
+    became an obj_cgroup in mainline with Linux kernel commit f1cf8d2f36dc
+    ("mm: memcontrol: eliminate the problem of dying memory cgroup for LRU
+    folios") (in v7.1), so the 7.0 boundary below looks one release early;
+    7.0 and 7.1 were not read (see VERIFIED.md).
     """
     if v >= (7, 0, 0) or (6, 12, 114) <= v < (6, 13, 0):
         return "objcg"
@@ -101,8 +109,8 @@ def text_format(info: KernelInfo) -> TextFormat:
         # from page_owner output") (in v6.7) stopped printing it while keeping
         # the field.
         free_ts="free_ts_nsec" in fields and v < (6, 7, 0),
-        # Kassey Li's "mm/page_owner/cma: show pfn in cma/page_owner with hex
-        # format" (in v6.5).
+        # Linux kernel commit 399fd496c49b ("mm/page_owner/cma: show pfn in
+        # cma/page_owner with hex format") (in v6.5).
         pfn_hex=v >= (6, 5, 0),
         # Linux kernel commit c244297acbe5 ("vsprintf: dump full information
         # of page flags in pGp") (in v5.13) and 23efd0804c0a ("vsprintf: Make

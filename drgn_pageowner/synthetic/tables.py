@@ -393,5 +393,7 @@ def migrate_reason_names(v: Version) -> List[Tuple[str, str]]:
         # ("mm/migrate: demote pages during reclaim") (in v5.15)
         reasons.append(("MR_DEMOTION", "demotion"))
     if v >= (6, 11, 0):
-        reasons.append(("MR_DAMON", "damon"))  # 6.10.0 no, 6.11.11 yes
+        # 6.10.0 no, 6.11.11 yes: Linux kernel commit ced816a76b8f
+        # ("mm/migrate: add MR_DAMON to migrate_reason") (in v6.11)
+        reasons.append(("MR_DAMON", "damon"))
     return reasons
