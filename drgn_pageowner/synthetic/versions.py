@@ -174,9 +174,9 @@ class Facts:
     new_stack_record: bool
     max_pools: int
     #: ``void **stack_pools`` allocated at boot with ``stack_max_pools``
-    #: entries (Matt Fleming's "stackdepot: Make max number of pools
-    #: boot-time configurable"; an array in 6.12.117, a pointer in 6.17.0,
-    #: 6.18.2 and 7.2.13: the release in between was not read, 6.17 assumed)
+    #: entries: Linux kernel commit ed4f142f72a9 ("stackdepot: make max
+    #: number of pools boot-time configurable") (in v6.17). An array in
+    #: 6.12.117, a pointer in 6.17.0, 6.18.2 and 7.2.13.
     depot_pools_pointer: bool
     trie: bool
     # ----------------------------------------------------------- sections
@@ -195,7 +195,11 @@ class Facts:
     #: pages too (7.2.13; the synthetic kernels of 6.12.114-6.12.y get it too,
     #: the releases whose print_page_owner_memcg() reads it so: see
     #: VERIFIED.md, "6.12.y print_page_owner_memcg() decodes memcg_data as an
-    #: objcg"). Otherwise user pages point at the ``mem_cgroup``.
+    #: objcg"). Otherwise user pages point at the ``mem_cgroup``. In mainline
+    #: the switch is Linux kernel commit f1cf8d2f36dc ("mm: memcontrol:
+    #: eliminate the problem of dying memory cgroup for LRU folios") (in
+    #: v7.1), one release after the 7.0 threshold used in facts_for(); 7.0 and
+    #: 7.1 were not read.
     memcg_data_objcg: bool
     memdesc_flags: bool
     nr_cpus_bits: int = 13
@@ -226,10 +230,12 @@ def _owner_fields(v: Version) -> Tuple[Tuple[str, str], ...]:
             ("depot_stack_handle_t", "handle"),
         ]
         return tuple(base)
-    # 4.15 (short order) and 6.8 (free_pid/free_tgid) were read in trees
-    # (VERIFIED.md, "Facts"). The 5.4, 5.11, 5.13 and 5.18 members come from
-    # commit history, not read in a tree (the commits of the first three are
-    # in VERIFIED.md, "Commit IDs").
+    # 4.15 (short order) and 6.8 (free_pid/free_tgid; "mm/page_owner: record
+    # and dump free_pid and free_tgid" is in the MM pull for v6.8-rc1, its
+    # mainline ID not confirmed) were read in trees (VERIFIED.md, "Facts").
+    # The 5.4, 5.11, 5.13 and 5.18 members come from commit history, not read
+    # in a tree (the commits of the first three are in VERIFIED.md, "Commit
+    # IDs").
     fields = [
         ("unsigned short", "order"),
         ("short", "last_migrate_reason"),
@@ -433,11 +439,14 @@ def facts_for(
     # MAX_ORDER was exclusive before 6.4: free_area[MAX_ORDER] with
     # MAX_ORDER = 11 on x86_64. From 6.4 it is inclusive (free_area[MAX_ORDER
     # + 1]); 6.8 renamed it to NR_PAGE_ORDERS. The array length (the number of
-    # orders) is the same in every case.
+    # orders) is the same in every case. Linux kernel commits 23baf831a32c
+    # ("mm, treewide: redefine MAX_ORDER sanely") (in v6.4), fd37721803c6
+    # ("mm, treewide: introduce NR_PAGE_ORDERS") and 5e0a760b4441 ("mm,
+    # treewide: rename MAX_ORDER to MAX_PAGE_ORDER") (in v6.8).
     # Thresholds with a VERIFIED.md row (read in trees, or bounded by them):
     # mem_section_is_pointer (4.15), page_type_member (4.18),
     # ops_need_shared_flags (6.3), new_stack_record (6.8.0), index_plus_one
-    # (6.8.2), depot_pools_pointer (bounded, 6.17), memdesc_flags (6.18),
+    # (6.8.2), depot_pools_pointer (6.17), memdesc_flags (6.18),
     # has_stack_list (6.9), memcg_data_objcg. The others here and in the
     # handle / section_bits / max_pools / memcg / size_symbol choices above
     # (owner_in_page_ext 4.9, has_early_handle 4.14, section_has_usage 5.3,
