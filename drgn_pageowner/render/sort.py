@@ -24,16 +24,18 @@ Compat values
 =============
 
 ``"7.2"``
-    The current tool: mainline releases since ``-h``/``--help`` was added (after 6.12) up to
-    at least 7.2, with the three-way ``compare_ts`` (Linux kernel commit 7013803444dd
+    The current tool: mainline releases since ``-h``/``--help`` was added (Linux kernel
+    commit 5bf65d4a8dbe ("tools/mm/page_owner_sort: add help option support") (in v6.19))
+    up to at least 7.2, with the three-way ``compare_ts`` (Linux kernel commit 7013803444dd
     ("tools/mm/page_owner_sort: fix timestamp comparison for stable sorting")). Option string
     ``admnpstPh``.
 ``"6.12"``
-    Releases v6.7 to v6.12.y: ``-f``/``-r``/``free_ts`` removed, only one of
-    ``-a -m -n -p -P -s -t``, timestamp stripped from the text unless sorting by ``-a``, no
-    ``-h``. It reproduces the Debian 6.12.117 file, which already carries the stable
-    ``compare_ts`` fix; 6.7-6.12 releases before that backport order records with *equal*
-    allocation timestamps differently under ``-a`` (see "Known differences from intent").
+    Releases v6.7 to v6.12.y (v6.13 to v6.18, not read here, also predate ``-h``):
+    ``-f``/``-r``/``free_ts`` removed, only one of ``-a -m -n -p -P -s -t``, timestamp
+    stripped from the text unless sorting by ``-a``, no ``-h``. It reproduces the Debian
+    6.12.117 file, which already carries the stable ``compare_ts`` fix; 6.7-6.12 releases
+    before that backport order records with *equal* allocation timestamps differently under
+    ``-a`` (see "Known differences from intent").
     The v6.7 changes are Linux kernel commits 0179c62839bd ("tools/mm: remove references to
     free_ts from page_owner_sort") (``-f``, ``-r``, ``free_ts``), 63a150623a2b ("tools/mm:
     filter out timestamps for correct collation") (timestamp stripped unless ``-a``; the
