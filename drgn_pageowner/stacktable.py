@@ -110,9 +110,13 @@ class StackTable(Mapping[int, StackInfo]):
             inverse = inverse.reshape(-1)
             pcs = np.array(uniq.tolist(), dtype=object)[inverse].tolist()
             texts = np.array(self._symbolize(uniq), dtype=object)[inverse].tolist()
-            built = self._built
-            for handle, start, end in zip(handles.tolist(), starts.tolist(), ends.tolist()):
-                built[handle] = StackInfo(handle, tuple(pcs[start:end]), tuple(texts[start:end]))
+            # tuple.__new__ is StackInfo(...) without the named tuple's own
+            # Python-level constructor
+            new, cls = tuple.__new__, StackInfo
+            self._built.update(
+                (handle, new(cls, (handle, tuple(pcs[start:end]), tuple(texts[start:end]))))
+                for handle, start, end in zip(handles.tolist(), starts.tolist(), ends.tolist())
+            )
 
     @overload
     def get(self, handle: int) -> Optional[StackInfo]: ...
