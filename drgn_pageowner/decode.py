@@ -146,8 +146,10 @@ def _considered(layout: PageOwnerLayout, sec: Section, lo: int, hi: int) -> np.n
         consider[i] = False
         i += 1
     # "if ((pfn & (MAX_ORDER_NR_PAGES - 1)) == 0 && !pfn_valid(pfn))" skips the
-    # whole block. (Before v5.14, pfn_valid_within() was a no-op without
-    # CONFIG_HOLES_IN_ZONE, which x86_64 and arm64 do not set.)
+    # whole block. (Before Linux kernel commit 859a85ddf90e ("mm: remove
+    # pfn_valid_within() and CONFIG_HOLES_IN_ZONE") (in v5.15), the loop also
+    # tested pfn_valid_within(), a no-op without CONFIG_HOLES_IN_ZONE, which
+    # x86_64 and arm64 do not set.)
     starts = np.nonzero(((pfns & (step - 1)) == 0) & ~valid)[0]
     for s in starts.tolist():
         consider[s : s + step] = False
@@ -202,8 +204,12 @@ def _buddy_skip(layout: PageOwnerLayout, pages: np.ndarray, consider: np.ndarray
     skipped = buddy.copy()
     orders = pages["private"].astype(np.int64)
     # Skip (1 << order) - 1 pages after a buddy head whose order is below
-    # MAX_ORDER (v6.4+: <= MAX_ORDER, MAX_PAGE_ORDER since v6.8: the same bound
-    # expressed as the number of orders).
+    # MAX_ORDER; the same bound, expressed as the number of orders, is
+    # "<= MAX_ORDER" after Linux kernel commit 23baf831a32c ("mm, treewide:
+    # redefine MAX_ORDER sanely") (in v6.4) and "<= MAX_PAGE_ORDER" after
+    # Linux kernel commits fd37721803c6 ("mm, treewide: introduce
+    # NR_PAGE_ORDERS") and 5e0a760b4441 ("mm, treewide: rename MAX_ORDER to
+    # MAX_PAGE_ORDER") (in v6.8).
     heads = np.nonzero(buddy & (orders >= 0) & (orders < layout.nr_orders))[0]
     if heads.size:
         diff = np.zeros(n + 1, dtype=np.int32)
@@ -230,10 +236,9 @@ def _pageblock_types(
     bitidx = np.arange(nblocks, dtype=np.uint64) * np.uint64(nbits)
     word = bitmap[(bitidx >> np.uint64(6)).astype(np.int64)]
     if layout.version < (5, 9, 0):
-        # Before Wei Yang's "mm/page_alloc.c: remove unnecessary end_bitidx
-        # for [set|get]_pfnblock_flags_mask()" (v5.9) the bits were stored
-        # from the top of the word: shift = BITS_PER_LONG - 1 - (bit +
-        # PB_migrate_end).
+        # Before Linux kernel commit d93d5ab9ca01 ("mm/page_alloc.c: simplify
+        # pageblock bitmap access") (in v5.9) the bits were stored from the
+        # top of the word: shift = BITS_PER_LONG - 1 - (bit + PB_migrate_end).
         shift = np.uint64(63) - ((bitidx & np.uint64(63)) + np.uint64(2))
     else:
         shift = bitidx & np.uint64(63)
