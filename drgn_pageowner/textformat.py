@@ -79,10 +79,11 @@ def _memcg_mode(v: Tuple[int, int, int]) -> str:
     mm-stable had it as 90f095b816e2 on 2026-07-29). User folios' memcg_data
     became an obj_cgroup in mainline with Linux kernel commit f1cf8d2f36dc
     ("mm: memcontrol: eliminate the problem of dying memory cgroup for LRU
-    folios") (in v7.1), so the 7.0 boundary below looks one release early;
-    7.0 and 7.1 were not read (see VERIFIED.md).
+    folios") (in v7.1), so "objcg" starts at 7.1 (before, a user page's
+    memcg_data is the mem_cgroup itself); 7.0 and 7.1 were not read (see
+    VERIFIED.md).
     """
-    if v >= (7, 0, 0) or (6, 12, 114) <= v < (6, 13, 0):
+    if v >= (7, 1, 0) or (6, 12, 114) <= v < (6, 13, 0):
         return "objcg"
     return "page_memcg_check"
 

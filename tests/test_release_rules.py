@@ -34,7 +34,9 @@ from drgn_pageowner.textformat import _memcg_mode
         # 6.13-6.19 not read; assumed like mainline 6.12
         ((6, 13, 0), "page_memcg_check"),
         ((6, 19, 0), "page_memcg_check"),
-        ((7, 0, 0), "objcg"),
+        # user folios' memcg_data is an obj_cgroup from v7.1 (f1cf8d2f36dc)
+        ((7, 0, 0), "page_memcg_check"),
+        ((7, 1, 0), "objcg"),
         ((7, 2, 13), "objcg"),
     ],
 )

@@ -198,8 +198,7 @@ class Facts:
     #: objcg"). Otherwise user pages point at the ``mem_cgroup``. In mainline
     #: the switch is Linux kernel commit f1cf8d2f36dc ("mm: memcontrol:
     #: eliminate the problem of dying memory cgroup for LRU folios") (in
-    #: v7.1), one release after the 7.0 threshold used in facts_for(); 7.0 and
-    #: 7.1 were not read.
+    #: v7.1), the threshold used in facts_for(); 7.0 and 7.1 were not read.
     memcg_data_objcg: bool
     memdesc_flags: bool
     nr_cpus_bits: int = 13
@@ -497,6 +496,6 @@ def facts_for(
         page_type_member=v >= (4, 18, 0),
         memcg_member=memcg_member,
         memcg_kind=memcg_kind,
-        memcg_data_objcg=v >= (7, 0, 0) or (6, 12, 114) <= v < (6, 13, 0),
+        memcg_data_objcg=v >= (7, 1, 0) or (6, 12, 114) <= v < (6, 13, 0),
         memdesc_flags=v >= (6, 18, 0),
     )
