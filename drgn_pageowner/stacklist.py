@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
 
+import numpy as np
 from drgn import FaultError, Program
 
 from drgn_pageowner.decode import iter_batches, resolve_stacks
@@ -87,8 +88,12 @@ def stack_entries_from_records(
     stacks = StackMaps()
     for batch in iter_batches(prog, stats=stats, progress=progress):
         recs = batch.records
-        for handle, order in zip(recs["handle"].tolist(), recs["order"].tolist()):
-            pages[handle] = pages.get(handle, 0) + (1 << order)
+        if len(recs):
+            handles, which = np.unique(recs["handle"], return_inverse=True)
+            counts = np.zeros(len(handles), dtype=np.int64)
+            np.add.at(counts, which.reshape(-1), np.int64(1) << recs["order"].astype(np.int64))
+            for handle, n in zip(handles.tolist(), counts.tolist()):
+                pages[handle] = pages.get(handle, 0) + n
         stacks.add(batch.stacks)
     get_stack_depot(prog)  # an unreadable depot is an error even when there are no records
     return [
