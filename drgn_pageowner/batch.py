@@ -58,6 +58,7 @@ from drgn_pageowner.render.debugfs import ENCODING, ERRORS
 from drgn_pageowner.render.structured import render_jsonl
 from drgn_pageowner.reports import (
     CRITERIA,
+    DEFAULT_TOP,
     GROUPINGS,
     Aggregator,
     Cell,
@@ -93,8 +94,6 @@ __all__ = (
 #: the per-dump reports :func:`run_dump` writes
 REPORTS = ("top", "dump-json")
 
-#: rows of the growth table in ``summary.txt`` by default (``summary.json`` has all)
-DEFAULT_TOP = 20
 
 #: per-dump page columns in ``summary.txt`` up to this many dumps
 _MAX_DUMP_COLUMNS = 6

@@ -38,6 +38,7 @@ from drgn_pageowner.render.flamegraph import render_svg
 from drgn_pageowner.render.structured import folded_counts, folded_stack, render_jsonl
 from drgn_pageowner.reports import (
     CRITERIA,
+    DEFAULT_TOP,
     GROUPINGS,
     STATES,
     Aggregate,
@@ -52,8 +53,6 @@ from drgn_pageowner.reports.aggregate import pages_title
 
 __all__ = ("register", "top", "freed", "overhead", "diff_command", "filter_options", "make_filter")
 
-#: rows ``top`` shows in text by default (the other formats show all)
-DEFAULT_TOP = 20
 
 
 def filter_options(state: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -25,12 +25,13 @@ from drgn_pageowner.reports.classify import ALLOCATORS, KERNEL_MODULE, allocator
 from drgn_pageowner.reports.diff import Diff, DiffRow, diff
 from drgn_pageowner.reports.filters import CRITERIA, STATES, Filter, filter_batches, parse_gfp
 from drgn_pageowner.reports.freed import freed_table
-from drgn_pageowner.reports.model import Cell, Table
+from drgn_pageowner.reports.model import DEFAULT_TOP, Cell, Table
 from drgn_pageowner.reports.overhead import Overhead, page_owner_overhead
 
 __all__ = (
     "ALLOCATORS",
     "CRITERIA",
+    "DEFAULT_TOP",
     "GROUPINGS",
     "KERNEL_MODULE",
     "STATES",

@@ -15,7 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import List, Sequence, Tuple, Union
 
-__all__ = ("Cell", "Table")
+__all__ = ("Cell", "DEFAULT_TOP", "Table")
+
+#: rows a text table of the largest groups or changes shows by default
+#: (``top``, ``diff``, the growth table of a batch summary)
+DEFAULT_TOP = 20
 
 #: one value of a table: a number, a string, nothing, or a list of lines
 Cell = Union[int, float, str, None, Tuple[str, ...]]
