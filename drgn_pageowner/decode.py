@@ -63,6 +63,7 @@ def _kernel_info(prog: Program) -> KernelInfo:
         page_flags_fields=names.page_flags_fields,
         page_group_by_mobility_disabled=layout.page_group_by_mobility_disabled,
         has_memcg=layout.has_memcg_data,
+        owner_bit=layout.owner_bit,
     )
 
 

@@ -24,7 +24,7 @@ from drgn import Object, Program
 
 from drgn_pageowner.address import resolve_pfn
 from drgn_pageowner.decode import iter_batches, kernel_info, read_page
-from drgn_pageowner.layout import get_layout, page_owner_built, page_owner_enabled
+from drgn_pageowner.layout import page_owner_built, page_owner_enabled
 from drgn_pageowner.records import DecodeStats, PageOwnerRecord, RecordBatch
 from drgn_pageowner.render.debugfs import DebugfsRenderer
 from drgn_pageowner.render.dumppage import render_dump_page_owner, render_page_summary
@@ -98,7 +98,7 @@ def page_owner_record(prog: Program, pfn: int) -> Optional[PageOwnerRecord]:
     batch = read_page(prog, pfn)
     if batch is None:
         return None
-    if not (int(batch.records[0]["ext_flags"]) >> get_layout(prog).owner_bit) & 1:
+    if not kernel_info(prog).ever_owned(int(batch.records[0]["ext_flags"])):
         return None
     return batch.record(0)
 
@@ -118,7 +118,7 @@ def page_owner_page_text(prog: Program, where: Union[str, int, Object], kind: st
     pfn = resolve_pfn(prog, where, kind)
     info = kernel_info(prog)
     batch = read_page(prog, pfn)
-    text = render_dump_page_owner(info, batch, get_layout(prog).owner_bit)
+    text = render_dump_page_owner(info, batch)
     if batch is not None:
         text += render_page_summary(info, batch)
     return text

@@ -82,6 +82,12 @@ class KernelInfo:
     page_flags_fields: Optional[list]
     page_group_by_mobility_disabled: bool
     has_memcg: bool
+    #: the bit of ``PAGE_EXT_OWNER`` in ``page_ext->flags`` (``ext_flags``)
+    owner_bit: int
+
+    def ever_owned(self, ext_flags: int) -> bool:
+        """Whether a record's ``ext_flags`` has ``PAGE_EXT_OWNER`` set: the page had an owner."""
+        return bool((ext_flags >> self.owner_bit) & 1)
 
 
 @dataclass

@@ -22,20 +22,17 @@ __all__ = ("render_dump_page_owner", "NO_PAGE_EXT")
 NO_PAGE_EXT = "There is not page extension available.\n"
 
 
-def render_dump_page_owner(
-    info: KernelInfo, batch: Optional[RecordBatch], owner_bit: int
-) -> str:
+def render_dump_page_owner(info: KernelInfo, batch: Optional[RecordBatch]) -> str:
     """
     The ``__dump_page_owner()`` lines for one page (v5.4+ wording).
 
     :param batch: from :func:`drgn_pageowner.decode.read_page`, or None
-    :param owner_bit: ``PAGE_EXT_OWNER``
     """
     if batch is None:
         return NO_PAGE_EXT
     rec = batch.record(0)
     row = batch.records[0]
-    if not (int(row["ext_flags"]) >> owner_bit) & 1:
+    if not info.ever_owned(int(row["ext_flags"])):
         return "page_owner info is not present (never set?)\n"
     fields = info.owner_fields
     out: List[str] = []

@@ -327,6 +327,7 @@ def _candidate(
         page_flags_fields=None,
         page_group_by_mobility_disabled=False,
         has_memcg=True,
+        owner_bit=f.page_ext_flags.index("PAGE_EXT_OWNER"),
     )
     return _Candidate(release, arch, page_size, hugetlb, text_format(info), info, f.nr_orders)
 
