@@ -202,6 +202,8 @@ def _buddy_skip(layout: PageOwnerLayout, pages: np.ndarray, consider: np.ndarray
     """Mask of PFNs the loop passes over because of buddy pages."""
     n = len(pages)
     buddy = _buddy(layout, pages) & consider
+    if not buddy.any():
+        return buddy
     skipped = buddy.copy()
     orders = pages["private"].astype(np.int64)
     # Skip (1 << order) - 1 pages after a buddy head whose order is below
@@ -336,10 +338,12 @@ def _section_records(
         # owner info when freeing the page") (in v5.4): every subpage is
         # recorded and PAGE_EXT_OWNER outlives the free, so print only PFNs
         # aligned to the order.
-        order = ext["order"].astype(np.int64)
-        order = np.clip(order, 0, 63)
-        pfns = np.arange(lo, hi, dtype=np.int64)
-        aligned = (pfns & ((np.int64(1) << order) - 1)) == 0
+        order = ext["order"]
+        aligned = np.ones(n, dtype=bool)
+        high = np.flatnonzero(order)
+        if len(high):
+            high_order = np.minimum(order[high].astype(np.int64), 63)
+            aligned[high] = ((high + lo) & ((np.int64(1) << high_order) - 1)) == 0
     else:
         # Before v5.4 PAGE_EXT_OWNER is cleared at free and only the first
         # page of an allocation carries it.
@@ -437,8 +441,11 @@ class _StackCache:
         """Each handle's depot slot: pool index, then offset, as one number."""
         if self._geometry is None:
             self._geometry = get_stack_depot(self.prog).geometry
-        index, offset = self._geometry.split(handles.astype(np.int64))
-        return (index << self._geometry.offset_bits) | offset  # type: ignore[no-any-return]
+        g = self._geometry
+        # (in 32 bits where the slot fits: half the memory traffic)
+        dtype = np.uint32 if g.index_bits + g.offset_bits <= 32 else np.int64
+        index, offset = g.split(handles.astype(dtype, copy=False))
+        return (index << dtype(g.offset_bits)) | offset  # type: ignore[no-any-return]
 
     def _remember(self, handles: np.ndarray) -> None:
         """Keep resolved handles in :attr:`_known`, each at its slot."""
