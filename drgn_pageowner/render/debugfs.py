@@ -77,8 +77,9 @@ class DebugfsRenderer:
         self._gfp_cache: Dict[int, str] = {}
         self._flags_cache: Dict[int, str] = {}
         self._mt = list(info.migratetype_names)
-        self._current_stacks: Mapping[int, StackInfo] = {}
-        self._stacks = RowTexts(lambda handle: self._current_stacks[handle].text)
+        #: stack texts by handle (a renderer serves one kernel, where a
+        #: handle names one stack), made from each batch's stacks
+        self._stacks = RowTexts()
         self._heads = RowTexts(self._head)
         self._rests = RowTexts(self._pfn_rest)
         self._reasons = list(info.migrate_reason_names)
@@ -145,9 +146,7 @@ class DebugfsRenderer:
         return list(map(str, pfns))
 
     def _stack_texts(self, handles: np.ndarray, stacks: Mapping[int, StackInfo]) -> List[str]:
-        # A renderer serves one kernel, where a handle names one stack.
-        self._current_stacks = stacks
-        return self._stacks.texts([handles])
+        return self._stacks.texts([handles], lambda handle: stacks[handle].text)
 
     def _tails(self, recs: np.ndarray, memcgs: Mapping[int, MemcgInfo]) -> List[str]:
         """The migrate and memcg lines and the closing blank line of each record."""

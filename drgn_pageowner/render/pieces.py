@@ -100,10 +100,11 @@ class RowTexts:
     ``text_of(*values)`` for rows of key columns, made once per distinct row
     and kept (up to ``limit`` texts, then started afresh).
 
-    :param text_of: makes the text of one row from its values (Python scalars)
+    :param text_of: makes the text of one row from its values (Python scalars),
+        unless each call of :meth:`texts` gives its own
     """
 
-    def __init__(self, text_of: Callable[..., str], limit: int = 1 << 17) -> None:
+    def __init__(self, text_of: Optional[Callable[..., str]] = None, limit: int = 1 << 17) -> None:
         self.text_of = text_of
         self.limit = limit
         #: row hash -> number of the kept row
@@ -111,8 +112,13 @@ class RowTexts:
         self._values: Optional[List[np.ndarray]] = None
         self._texts = np.zeros(0, dtype=object)
 
-    def texts(self, keys: List[np.ndarray]) -> List[str]:
-        """The text of each row of ``keys`` (columns of equal length)."""
+    def texts(self, keys: List[np.ndarray], text_of: Optional[Callable[..., str]] = None) -> List[str]:
+        """
+        The text of each row of ``keys`` (columns of equal length).
+
+        :param text_of: makes the texts not kept yet, instead of the one
+            given at construction (it must give a row the same text)
+        """
         n = len(keys[0])
         if self._values is None or self._index.size > self.limit:
             self._index = HashIndex()
@@ -124,7 +130,9 @@ class RowTexts:
         out = self._texts.take(pos) if len(self._texts) else np.empty(n, dtype=object)
         miss = np.nonzero(~hit)[0]
         if len(miss):
-            out[miss] = self._make([key[miss] for key in keys])
+            make = text_of or self.text_of
+            assert make is not None, "RowTexts.texts() needs a text_of"
+            out[miss] = self._make([key[miss] for key in keys], make)
         return out.tolist()  # type: ignore[no-any-return]
 
     def _find(self, h: np.ndarray, keys: List[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
@@ -141,12 +149,12 @@ class RowTexts:
                 hit &= stored.take(pos) == key
         return pos, hit
 
-    def _make(self, keys: List[np.ndarray]) -> np.ndarray:
+    def _make(self, keys: List[np.ndarray], text_of: Callable[..., str]) -> np.ndarray:
         """Texts of rows not kept yet: made once per distinct row, then kept."""
         code, first, hashed = group_rows(keys)
         rows = [key[first] for key in keys]
         values = [r.tolist() for r in rows]
-        made = np.array([self.text_of(*row) for row in zip(*values)], dtype=object)
+        made = np.array([text_of(*row) for row in zip(*values)], dtype=object)
         if hashed:
             h = row_hash(rows)
             # A hash taken by other values stays out of the table.
