@@ -301,6 +301,16 @@ def _stable_entries(
     return ext, idx
 
 
+def _allocated(layout: PageOwnerLayout, flags: np.ndarray) -> np.ndarray:
+    """
+    Whether each page_ext entry (its ``flags``) is of an allocated page:
+    ``PAGE_EXT_OWNER_ALLOCATED``, or before v5.4, where freeing clears
+    ``PAGE_EXT_OWNER``, that bit.
+    """
+    bit = layout.allocated_bit if layout.allocated_bit is not None else layout.owner_bit
+    return ((flags >> np.uint64(bit)) & np.uint64(1)).astype(bool)  # type: ignore[no-any-return]
+
+
 def _section_records(
     prog: Program,
     layout: PageOwnerLayout,
@@ -331,8 +341,8 @@ def _section_records(
         consider &= ext_ok
     flags = ext["flags"]
     owner = ((flags >> np.uint64(layout.owner_bit)) & np.uint64(1)).astype(bool)
+    allocated = _allocated(layout, flags)
     if layout.allocated_bit is not None:
-        allocated = ((flags >> np.uint64(layout.allocated_bit)) & np.uint64(1)).astype(bool)
         # Linux kernel commits 7e2f2a0cd17c ("mm, page_owner: record page
         # owner for each subpage") and 37389167a281 ("mm, page_owner: keep
         # owner info when freeing the page") (in v5.4): every subpage is
@@ -345,9 +355,8 @@ def _section_records(
             high_order = np.minimum(order[high].astype(np.int64), 63)
             aligned[high] = ((high + lo) & ((np.int64(1) << high_order) - 1)) == 0
     else:
-        # Before v5.4 PAGE_EXT_OWNER is cleared at free and only the first
-        # page of an allocation carries it.
-        allocated = owner
+        # Before v5.4 only the first page of an allocation carries
+        # PAGE_EXT_OWNER.
         aligned = np.ones(n, dtype=bool)
     sel = consider & owner & aligned
     if include_freed:
@@ -770,9 +779,7 @@ def read_page(prog: Program, pfn: int, stats: Optional[DecodeStats] = None) -> O
         out = np.zeros(1, dtype=record_dtype(layout))
         out["pfn"] = pfn
         _copy_fields(layout, out, ext, page)
-        flags = int(ext["flags"][0])
-        bit = layout.allocated_bit if layout.allocated_bit is not None else layout.owner_bit
-        out["allocated"] = bool((flags >> bit) & 1)
+        out["allocated"] = _allocated(layout, ext["flags"])
         out["pageblock_mt"] = _pageblock_types(prog, layout, sec, np.array([pfn], dtype=np.int64))
         handles = {int(out["handle"][0])}
         if "free_handle" in layout.owner_fields:
