@@ -20,7 +20,7 @@ front end, these commands never read memory themselves: records come from
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple
 
 import click
 import numpy as np
@@ -35,7 +35,7 @@ from drgn_pageowner.layout import get_layout
 from drgn_pageowner.records import DecodeStats, KernelInfo, RecordBatch, StackInfo
 from drgn_pageowner.render import table as table_render
 from drgn_pageowner.render.flamegraph import render_svg
-from drgn_pageowner.render.structured import folded_counts, folded_stack, render_jsonl
+from drgn_pageowner.render.structured import folded_counts, render_folded_diff, render_jsonl
 from drgn_pageowner.reports import (
     CRITERIA,
     DEFAULT_TOP,
@@ -327,12 +327,7 @@ def diff_command(target: Target, old: str, new: str, by: str, functions: bool,
         limit = _limit(n, fmt)
         result = result.top(limit, threshold)
         if fmt == "folded":
-            merged: Dict[str, List[int]] = {}
-            for r in result.rows:
-                acc = merged.setdefault(folded_stack(r.key), [0, 0])
-                acc[0] += r.pages_before
-                acc[1] += r.pages_after
-            _write(output, (f"{k} {b} {a}\n" for k, (b, a) in sorted(merged.items())))
+            _write(output, render_folded_diff((r.key, r.pages_before, r.pages_after) for r in result.rows))
         else:
             _write(output, table_render.render(result.table(flt.state), fmt))
         return status

@@ -29,7 +29,7 @@ from drgn_pageowner.errors import PageOwnerError
 from drgn_pageowner.layout import get_layout
 from drgn_pageowner.records import MemcgInfo, RecordBatch, StackInfo
 from drgn_pageowner.render.flamegraph import render_svg
-from drgn_pageowner.render.structured import folded_counts
+from drgn_pageowner.render.structured import folded_counts, render_folded_diff
 from drgn_pageowner.render.table import parse_csv, render_csv, render_jsonl, render_text
 from drgn_pageowner.reports import (
     GROUPINGS,
@@ -887,3 +887,17 @@ def test_reports_on_sample() -> None:
             assert sum(g.pages for g in agg.groups) == pages
     assert sum(folded_counts(batches).values()) == pages
     ET.fromstring(render_svg(folded_counts(batches)))
+
+
+def test_folded_diff_adds_rows_of_one_folded_stack() -> None:
+    rows = [
+        (("alloc_pages+0x10/0x20", "foo+0x1/0x8 [mod]"), 3, 5),
+        (("alloc_pages+0x18/0x20", "foo+0x2/0x8 [mod]"), 1, 0),  # the same functions
+        ((), 0, 4),
+        (("bar+0x0/0x4",), 2, 2),
+    ]
+    assert list(render_folded_diff(rows)) == [
+        "(no stack) 0 4\n",
+        "bar 2 2\n",
+        "foo [mod];alloc_pages 4 5\n",
+    ]

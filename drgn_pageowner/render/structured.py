@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Dict, Iterable, Iterator, List, Optional
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+
+import numpy as np
 
 from drgn_pageowner.records import KernelInfo, RecordBatch, StackInfo
 from drgn_pageowner.render.debugfs import comm_text, gfp_migratetype
 from drgn_pageowner.textformat import format_flags
 
 __all__ = (
-    "NO_STACK", "render_jsonl", "render_folded", "folded_counts", "folded_stack", "symbol_name",
+    "NO_STACK", "render_jsonl", "render_folded", "render_folded_diff", "folded_counts", "folded_stack", "symbol_name",
 )
 
 #: the folded stack of records without frames (a zero or unresolved handle),
@@ -105,14 +107,14 @@ def folded_counts(batches: Iterable[RecordBatch]) -> "Counter[str]":
     counts: Counter[str] = Counter()
     for batch in batches:
         recs = batch.records
-        handles = recs["handle"].tolist()
-        orders = recs["order"].tolist()
-        per_handle: Counter[int] = Counter()
-        for handle, order in zip(handles, orders):
-            per_handle[handle] += 1 << order
-        for handle, pages in per_handle.items():
+        if not len(recs):
+            continue
+        handles, which = np.unique(recs["handle"], return_inverse=True)
+        pages = np.zeros(len(handles), dtype=np.int64)
+        np.add.at(pages, which.reshape(-1), np.int64(1) << recs["order"].astype(np.int64))
+        for handle, n in zip(handles.tolist(), pages.tolist()):
             stack = batch.stacks.get(handle)
-            counts[folded_stack(stack.symbols if stack is not None else ())] += pages
+            counts[folded_stack(stack.symbols if stack is not None else ())] += n
     return counts
 
 
@@ -120,3 +122,19 @@ def render_folded(batches: Iterable[RecordBatch]) -> Iterator[str]:
     """Yield ``outermost;...;innermost PAGES`` lines, sorted by stack."""
     for key, pages in sorted(folded_counts(batches).items()):
         yield f"{key} {pages}\n"
+
+
+def render_folded_diff(rows: Iterable[Tuple[Iterable[object], int, int]]) -> Iterator[str]:
+    """
+    Yield ``outermost;...;innermost BEFORE AFTER`` lines (difffolded, for
+    differential flame graphs), sorted by stack, from ``(frames, pages
+    before, pages after)`` rows; rows that fold into the same stack (by
+    function) are added together.
+    """
+    merged: Dict[str, List[int]] = {}
+    for frames, before, after in rows:
+        acc = merged.setdefault(folded_stack(frames), [0, 0])
+        acc[0] += before
+        acc[1] += after
+    for key, (before, after) in sorted(merged.items()):
+        yield f"{key} {before} {after}\n"
