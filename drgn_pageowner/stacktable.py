@@ -83,29 +83,26 @@ class StackTable(Mapping[int, StackInfo]):
                 self._pending.append((handles[keep], starts[keep], ends[keep], addrs))
 
     def _build(self) -> None:
-        """Make the StackInfo of every pending stack."""
+        """Make the StackInfo of every pending stack, all at once."""
         with self._lock:
-            if len(self._pending) > 1:
-                # All at once: one pass over their distinct addresses.
-                shift = np.cumsum([0] + [len(p[3]) for p in self._pending[:-1]])
-                self._pending = [
-                    (
-                        np.concatenate([p[0] for p in self._pending]),
-                        np.concatenate([p[1] + k for p, k in zip(self._pending, shift)]),
-                        np.concatenate([p[2] + k for p, k in zip(self._pending, shift)]),
-                        np.concatenate([p[3] for p in self._pending]),
-                    )
-                ]
-            for handles, starts, ends, addrs in self._pending:
-                self._build_some(handles, starts, ends, addrs)
+            if not self._pending:
+                return
+            # addrs offsets of each part in the concatenation
+            shift = np.cumsum([0] + [len(p[3]) for p in self._pending[:-1]])
+            self._build_all(
+                np.concatenate([p[0] for p in self._pending]),
+                np.concatenate([p[1] + k for p, k in zip(self._pending, shift)]),
+                np.concatenate([p[2] + k for p, k in zip(self._pending, shift)]),
+                np.concatenate([p[3] for p in self._pending]),
+            )
             # Emptied only now: a lookup that finds nothing pending finds
             # everything built.
             self._pending = []
 
-    def _build_some(self, handles: np.ndarray, starts: np.ndarray, ends: np.ndarray, addrs: np.ndarray) -> None:
+    def _build_all(self, handles: np.ndarray, starts: np.ndarray, ends: np.ndarray, addrs: np.ndarray) -> None:
         with _gc_paused():
-            # One int and one text object for each distinct address, shared
-            # by every stack that holds it.
+            # One pass over the distinct addresses; one int and one text
+            # object for each, shared by every stack that holds it.
             uniq, inverse = np.unique(addrs, return_inverse=True)
             inverse = inverse.reshape(-1)
             pcs = np.array(uniq.tolist(), dtype=object)[inverse].tolist()
