@@ -81,11 +81,20 @@ def test_fixtures_present() -> None:
         assert ("5.10", f"real-{release}-full") in names  # one case per input: no cuts
     for c510 in ("options", "hand-5.10", "bigblock-over", "reader", "c510-maxsize-late"):
         assert ("5.10", c510) in names
-    for compat in compats - {"5.10"}:
+    for compat in compats - {"5.10", "5.17", "5.18"}:
         for release in ("5.10", "6.1", "6.12"):
             assert (compat, f"real-{release}-every4") in names
             others = {n for c, n in names if c == compat and n.startswith(f"real-{release}-")}
             assert others - {f"real-{release}-every4"}, (compat, release)
+    # v5.17/v5.18 (their parsing messages go to standard output, so texts of other formats
+    # are run with a few options only): every release's text, every option, the errors
+    for compat in ("5.17", "5.18"):
+        for release in ("5.10", "6.1", "6.12"):
+            assert any(c == compat and n.startswith(f"real-{release}-") for c, n in names)
+        for name in ("options", "hand-6.1", "weird-6.1", "weird-6.12", "real-6.1-every4"):
+            assert (compat, name) in names
+        for name in ("reader", "nul", "bigblock-over", "maxsize", "c510-maxsize-late"):
+            assert (compat, name) in names
 
 
 @pytest.mark.parametrize(
@@ -106,7 +115,8 @@ def test_matches_c_tool(archive: Path, tmp_path: Path) -> None:
 
 
 def _hand_cases() -> List[Tuple[str, str]]:
-    return [(c, n) for c in ("7.2", "6.1") for n in ("hand-6.12", "hand-6.1", "weird-6.12")]
+    cases = [(c, n) for c in ("7.2", "6.1") for n in ("hand-6.12", "hand-6.1", "weird-6.12")]
+    return cases + [(c, n) for c in ("5.18", "5.17") for n in ("hand-6.1", "weird-6.12")]
 
 
 @pytest.mark.parametrize("compat,name", _hand_cases())
@@ -219,11 +229,11 @@ def _random_recs(rng: random.Random, n: int) -> List[Any]:
     return recs
 
 
-@pytest.mark.parametrize("compat", ["7.2", "6.1"])
+@pytest.mark.parametrize("compat", ["7.2", "6.1", "5.18"])
 def test_fast_sort_equals_glibc_msort(compat: str) -> None:
     """Key-based sorting gives exactly glibc 2.36's merge-sort order with the C comparators."""
     rng = random.Random(5)
-    keys = [k for k in pos.SORT_KEYS if compat == "6.1" or k != "free_ts"]
+    keys = [k for k in pos.SORT_KEYS if compat != "7.2" or k != "free_ts"]
     for _ in range(300):
         recs = _random_recs(rng, rng.randrange(0, 40))
         sort = tuple((rng.choice(keys), rng.choice([1, -1])) for _ in range(rng.randrange(1, 4)))
@@ -280,8 +290,104 @@ def test_usage_and_help() -> None:
     )
     assert usage_text("6.1").startswith("Usage: ./page_owner_sort [OPTIONS] <input> <output>\n")
     assert usage_text("5.10") == "Usage: ./program <input> <output>\n"
+    assert usage_text("5.17").startswith("Usage: ./page_owner_sort [-m] <input> <output>\n")
+    assert usage_text("5.18").startswith(usage_text("6.1").split("-d\t")[0])
+    assert "--cull <rules>" in usage_text("5.18") and "--sort" not in usage_text("5.18")
+    assert _main(["-h"], "5.18") == (1, usage_text("5.18"), _INVALID_H)
+    assert _main(["--help", "a", "b"], "5.17") == (
+        1,
+        usage_text("5.17"),
+        "page_owner_sort: invalid option -- '-'\n",  # getopt(): no long options
+    )
     with pytest.raises(ValueError):
         usage_text("4.19")
+    with pytest.raises(ValueError):
+        usage_text("5.16")  # the 5.10 tool: see test_compat_for_release
+
+
+_INVALID_H = "page_owner_sort: invalid option -- 'h'\n"
+
+
+@pytest.mark.parametrize(
+    "release,compat",
+    [
+        ("3.19.0", "5.10"),
+        ("5.10.262-1-amd64", "5.10"),
+        ("5.15.0", "5.10"),
+        ("5.16.0", "5.10"),  # v5.16's file is v5.15's
+        ("5.16.20", "5.10"),
+        ("5.17.0-rc1", "5.17"),
+        ("5.17.3", "5.17"),
+        ("5.18.19", "5.18"),
+        ("5.18", "5.18"),
+        ("5.19.0", "6.1"),
+        ("6.1.0-13-amd64", "6.1"),
+        ("6.6.9", "6.1"),
+        ("6.7", "6.12"),
+        ("6.12.57+deb13-amd64", "6.12"),
+        ("6.18.1", "6.12"),
+        ("6.19.0", "7.2"),
+        ("7.2.13", "7.2"),
+        ("10.0", "7.2"),
+    ],
+)
+def test_compat_for_release(release: str, compat: str) -> None:
+    assert pos.compat_for_release(release) == compat
+    assert compat in pos.COMPAT_VALUES
+
+
+@pytest.mark.parametrize("release", ["3.18.9", "2.6.32", "", "linux-5.17", "5"])
+def test_compat_for_release_rejects(release: str) -> None:
+    with pytest.raises(ValueError):
+        pos.compat_for_release(release)
+
+
+def test_legacy_options() -> None:
+    """5.17/5.18 option parsing beyond what the C fixtures show directly."""
+    opts, rest = SortOptions.from_argv(["i", "-m", "o"], "5.17")
+    assert (opts.sort, rest) == ((("page_num", -1),), ["i", "o"])
+    assert SortOptions.from_argv(["i", "o"], "5.18")[0].sort == (("num", -1),)
+    opts, _ = SortOptions.from_argv(["-a", "-r", "--name", "x" * 20, "i", "o"], "5.18")
+    assert opts.sort == (("free_ts", 1),) and opts.names == (b"x" * 15,)
+    opts, _ = SortOptions.from_argv(["--cull", "f,st", "--cull", "tg", "i", "o"], "5.18")
+    assert opts.cull == ("stacktrace", "tgid", "free") and not opts.effective_strip_ts
+    with pytest.raises(OptionsError) as e:
+        SortOptions.from_argv(["--cull", "ator", "i", "o"], "5.18")
+    assert (e.value.status, e.value.stderr) == (1, b"")
+    assert e.value.stdout == b"wrong argument after --cull in from the command line:ator\n"
+    with pytest.raises(OptionsError) as e:
+        SortOptions.from_argv(["--tgid", "1,2", "i", "o"], "5.18")
+    assert e.value.stdout == b"wrong/invalid tgid in from the command line:1,2\n"
+    for bad in (
+        dict(compat="5.17", cull=("pid",)),
+        dict(compat="5.17", sort=(("pid", 1),)),
+        dict(compat="5.10", sort=(("page_num", -1),)),
+        dict(compat="5.18", cull=("allocator",)),
+        dict(compat="5.18", debug=True),
+        dict(compat="6.12", sort=(("free_ts", 1),)),
+    ):
+        with pytest.raises(ValueError):
+            SortOptions(**bad)  # type: ignore[arg-type]
+    SortOptions(compat="5.18", sort=(("free_ts", -1),), cull=("free",))
+
+
+def test_518_messages_and_tgid_label() -> None:
+    """5.18 prints its parsing messages with printf() (standard output) and the pid as TGID."""
+    pad = " padding+0x0/0x100\n" * 6
+    text = (
+        "Page allocated via order 1, mask 0x0(), pid 7, tgid 3 (a), ts 5 ns, free_ts 0 ns\n"
+        " f+0x0/0x1\n" + pad + "\n"
+        "Page allocated via order 0, mask 0x0()\n g+0x0/0x1\n" + pad + "\n"
+    )
+    # What the v5.18 C tool gives for `--cull tgid in.txt out.txt` on this text:
+    opts, _ = SortOptions.from_argv(["--cull", "tgid", "i", "o"], "5.18")
+    result = run_sort(parse_blocks(text), opts, max_records=len(text) // 100)
+    assert result.output == b"1 times, 1 pages, TGID -1\n1 times, 2 pages, TGID 7\n"
+    assert (result.status, result.errors) == (0, b"")
+    # pid, tgid, comm (twice), ts, free_ts have no match; pid, tgid, ts, free_ts are "wrong"
+    assert result.progress.count(b"no matching pattern in Page allocated via order 0") == 6
+    assert result.progress.count(b" in follow buf:\nPage allocated via order 0") == 4
+    assert result.progress.endswith(pad.encode() + b"\n\nloaded 2\nsorting ....\nculling\n")
 
 
 @pytest.mark.parametrize(
@@ -438,5 +544,7 @@ def test_510_cli_file_and_straight_from_dump(tmp_path: Path) -> None:
     assert got == (case["status"], case["stdout"], case["stderr"], case["out"])
     r = run_cli("sort", "--compat", "4.19", "a", "b")
     assert (r.returncode, r.stdout, r.stderr) == (
-        1, b"", b"drgn-pageowner: --compat 4.19 is not known (7.2, 6.12, 6.1 or 5.10)\n"
+        1,
+        b"",
+        b"drgn-pageowner: --compat 4.19 is not known (7.2, 6.12, 6.1, 5.18, 5.17 or 5.10)\n",
     )

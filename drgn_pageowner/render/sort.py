@@ -17,8 +17,26 @@ The engine was written against, and is differentially tested with, these C sourc
   from 7.2 only by lacking ``-h``/``--help`` (``compat="6.12"``);
 * ``tools/vm/page_owner_sort.c`` of Debian ``linux-source-6.1`` (6.1.192-2)
   (``compat="6.1"``);
+* ``tools/vm/page_owner_sort.c`` of mainline Linux v5.18 and v5.17 (``compat="5.18"``,
+  ``compat="5.17"``), which no package still in Debian ships. They are the stored copies of
+  torvalds/linux read for this work: v5.18's is the file as of Linux kernel commit
+  9c8a0a8e599f ("tools/vm/page_owner_sort.c: support for user-defined culling rules")
+  (in v5.18), the last change before v5.18 (the next one, 329687a03d18
+  ("tools/vm/page_owner_sort.c: use fprintf() to send error messages to stderr")
+  (in v5.19), is exactly that file with ``fprintf(stderr, ...)``); v5.17's is the file just
+  before ba5a396be51c ("tools/vm/page_owner_sort.c: sort by stacktrace before culling")
+  (in v5.18), the first change of the v5.18 merge window. That its one change from the 5.10
+  file (below) came in v5.17, not early in that merge window, is inferred from the order of
+  the -mm queue (among v5.17 material), not read from the tag.
+  ``tests/fixtures/sort/regenerate.sh`` has their sha256 sums and takes them from a mainline
+  clone;
 * ``tools/vm/page_owner_sort.c`` of Debian ``linux-source-5.10`` (5.10.262-1), the package
-  that ``vmcores/build.sh`` builds the 5.10 sample image from (``compat="5.10"``).
+  that ``vmcores/build.sh`` builds the 5.10 sample image from (``compat="5.10"``). It is
+  byte for byte mainline's file up to v5.16: the first change after it, the patch
+  "tools/vm/page_owner_sort.c: count and sort by mem" (Zhenliang Wei, September 2021), was
+  still in linux-next in December 2021, after v5.16-rc1.
+
+:func:`compat_for_release` maps a kernel release to the compat value of the tool it ships.
 
 Compat values
 =============
@@ -47,9 +65,51 @@ Compat values
     799fb82aa132 ("tools/vm: rename tools/vm to tools/mm") (in v6.3)): option string
     ``adfmnprstP``, ``-f`` (filter released), ``-r`` (sort by free_ts), sort key
     ``ft``/``free_ts``, cull key ``f``/``free``, the "consecutive identical blocks" shortcut,
-    last sort option wins.
+    last sort option wins. The v5.19 changes include Linux kernel commits ebbeae36387c
+    ("tools/vm/page_owner_sort.c: support sorting blocks by multiple keys") (``--sort``) and
+    f09654bb8812 ("tools/vm/page_owner_sort.c: provide allocator labelling and update --cull
+    and --sort options") (in v5.19). The Debian 6.1.192 file prints the tgid after ``TGID``;
+    releases before that fix print the pid there, as 5.18 does (known difference 11).
+``"5.18"``
+    Release v5.18 (``tools/vm``), after the v5.18 merge window's series from Linux kernel
+    commit ba5a396be51c ("tools/vm/page_owner_sort.c: sort by stacktrace before culling") to
+    9c8a0a8e599f ("tools/vm/page_owner_sort.c: support for user-defined culling rules"),
+    among them 8f9c447e2e2b ("tools/vm/page_owner_sort.c: support sorting pid and time")
+    (``-p``, ``-a``, ``-r``), cf3c2c8678a0 ("tools/vm/page_owner_sort.c: support sorting by
+    tgid and update documentation") (``-P``), 194d52d771b8 ("tools/vm/page_owner_sort:
+    support for sorting by task command name") (``-n``) and 8ea8613a616a
+    ("tools/vm/page_owner_sort.c: support for selecting by PID, TGID or task command name")
+    (``--pid``, ``--tgid``, ``--name``) (all in v5.18). It is the 6.1 tool without ``-d``,
+    ``--sort``, comma lists and allocators: option string ``afmnprstP``, long options
+    ``--pid``/``--tgid``/``--name``/``--cull`` (prefixes as getopt allows), the last sort
+    option wins and without one the sort is "times, descending" (6.1: cull order).
+    ``--pid``/``--tgid`` take one number (``strtol()`` of the whole value, so no comma),
+    ``--name`` one name, cut to 15 bytes; the last of each counts. ``--cull`` keys are
+    ``pid``/``p``, ``tgid``/``tg``, ``name``/``n``, ``stacktrace``/``st``, ``free``/``f``
+    (no ``allocator``), added up over several ``--cull``. ``-f`` drops every record whose
+    ``free_ts`` is not 0 or has no value (6.1: only those freed after they were allocated).
+    Every parsing message (``no matching pattern in ...``, ``wrong ... in follow buf:``)
+    is always printed, with ``printf()``: on *standard output*, among the ``loaded`` lines
+    (for a text without ``tgid``/comm/``, free_ts``, several copies of each block). Option
+    errors (``wrong/invalid pid in from the command line:...``, ``wrong argument after
+    --cull in from the command line:...``) and ``max_size too small??`` go to standard
+    output too, exit status 1. OUTPUT without ``--cull`` is ``%d times, %d pages:\n%s\n``
+    (no allocator label); with ``--cull`` as 6.1 without ``allocated by``, and the value
+    after ``TGID`` is the pid (known difference 11). The timestamp comparators and the
+    ``--cull free`` labels are 6.1's (known differences 2 and 4).
+``"5.17"``
+    Release v5.17 (``tools/vm``), the tool of the patch "tools/vm/page_owner_sort.c: count
+    and sort by mem" (whose mainline commit ID was not in the sources read): ``getopt()``
+    with the option string ``m`` and no long options (``--x`` is the invalid option ``-``),
+    usage ``Usage: ./page_owner_sort [-m] <input> <output>``. As 5.10, the record text is the
+    whole block, consecutive identical blocks are merged and equal texts culled; each block
+    also counts ``1 << order`` pages (an order of at most 2 digits, x86 shift semantics;
+    ``no order pattern in %s`` or ``wrong order in follow buf:`` on standard output and 0
+    pages otherwise). Sort by count, or by pages with ``-m``, descending; OUTPUT entries are
+    ``%d times, %d pages:\n%s\n``. ``max_size too small??`` on standard output, exit
+    status 1.
 ``"5.10"``
-    The ``<input> <output>``-only tool of v3.19 to v5.15 (``tools/vm``): no options at all
+    The ``<input> <output>``-only tool of v3.19 to v5.16 (``tools/vm``): no options at all
     (every argument is a file name; a third and later argument is ignored). Fewer than two
     arguments or an unopenable file print ``Usage: ./program <input> <output>`` on standard
     output and ``open: : <strerror(errno)>`` on standard error (``Success`` when no file was
@@ -60,7 +120,7 @@ Compat values
     descending; OUTPUT entries are ``%d times:\n%s\n``. ``max_size too small??`` goes to
     *standard output*, exit status 1. ``corrected=True`` has no effect (nothing to correct).
 
-The v5.16-v5.18 variants (options added one release at a time) are not reproduced.
+v5.16 needs no variant of its own: its tool is that of ``"5.10"``.
 
 Processing model (all compat values)
 ====================================
@@ -72,15 +132,17 @@ Processing model (all compat values)
    :func:`parse_blocks`.
 2. ``max_size``: the C tool sizes its record array as ``st_size / 100`` of the input file and
    gives up with ``max_size too small??`` when more records arrive (7.x/6.12: exit status 0
-   and an empty OUTPUT; 6.1: exit status 1; 5.10: on standard output, exit status 1).
+   and an empty OUTPUT; 6.1: exit status 1; 5.18/5.17/5.10: on standard output, exit
+   status 1).
    :func:`main` reproduces this for a regular file. For standard input (``-``), a
    non-regular file and ``blocks=...`` it uses the number of bytes read instead of
    ``st_size`` -- exactly what the C tool does with the same bytes saved to a file. The
    lower-level :func:`run_sort` has no limit unless asked.
-3. Per block (not 5.10): ``pid``/``tgid``/``comm``/``order``/``ts`` (and 6.1 ``free_ts``)
+3. Per block (not 5.10/5.17): ``pid``/``tgid``/``comm``/``order``/``ts`` (and 6.1/5.18
+   ``free_ts``)
    are taken from the first match of the tool's POSIX regexes; missing values become ``-1``
    (``ts``: ``2**64-1``); pages = ``1 << order`` with x86 shift semantics.
-4. Filters ``--pid``/``--tgid``/``--name`` (and 6.1 ``-f``); none in 5.10.
+4. Filters ``--pid``/``--tgid``/``--name`` (and 6.1/5.18 ``-f``); none in 5.10/5.17.
 5. ``qsort`` by the cull condition, merge neighbours, ``qsort`` by the sort condition.
    glibc 2.36's ``qsort`` is a top-down merge sort (indirect for these 56/64-byte records),
    which is stable; the engine uses Python's stable sort where the C comparator is a
@@ -99,12 +161,12 @@ it is a drop-in replacement; ``corrected=True`` (on :func:`main` and
    ``"7.2"``/``"6.12"``; with ``corrected=True`` the ``--sort`` keys are used when no
    single-letter sort option is given (and then the timestamp is kept in the text iff the
    first key is ``alloc_ts``).
-2. *(corrected)* 6.1 ``--cull free`` prints ``(UNRELEASED)`` for records whose ``free_ts``
+2. *(corrected)* 6.1/5.18 ``--cull free`` prints ``(UNRELEASED)`` for records whose ``free_ts``
    is non-zero and ``(RELEASED)`` otherwise, i.e. inverted.
 3. 6.1 has no default sort: without a sort option the records come out in cull order
    (ascending text), not "times, descending" as documented (fixed in v6.7 by commit
    c6d5e4901e00, above).
-4. 6.1 ``compare_ts``/``compare_free_ts`` never return 0 (``a < b ? -1 : 1``); with glibc's
+4. 6.1/5.18 ``compare_ts``/``compare_free_ts`` never return 0 (``a < b ? -1 : 1``); with glibc's
    merge sort, records with equal timestamps come out in *reverse* order for an ascending
    key and in input order for a descending key, and no later ``--sort`` key is consulted
    after a timestamp key. (v6.7-v6.12 releases before the stable fix behave the same way
@@ -136,6 +198,10 @@ it is a drop-in replacement; ``corrected=True`` (on :func:`main` and
    missing fields parse as ``-1`` (``--pid -1`` selects records without a pid, and
    ``--name ''`` those without a command name).
 10. A block longer than 128 KiB silently ends the input (``fgets`` buffer full).
+11. 5.18 prints ``list[i].pid`` after ``TGID`` (``--cull tgid`` or ``--tgid`` with
+    ``--cull``), and so do v5.19 (checked in the file as of commit f09654bb8812, above) and
+    later releases until a 2023 fix "Fixes: 9c8a0a8e599f" (Steve Chou), which the Debian
+    6.1.192 file of ``"6.1"`` has. The engine prints the pid for ``"5.18"`` only.
 
 Extensions (not in the C tool)
 ==============================
@@ -189,6 +255,7 @@ __all__ = [
     "OptionsError",
     "SortOptions",
     "SortResult",
+    "compat_for_release",
     "main",
     "parse_blocks",
     "run_sort",
@@ -200,7 +267,18 @@ __all__ = [
 BUF_SIZE = 128 * 1024
 
 #: Supported ``compat`` values, newest first.
-COMPAT_VALUES = ("7.2", "6.12", "6.1", "5.10")
+COMPAT_VALUES = ("7.2", "6.12", "6.1", "5.18", "5.17", "5.10")
+
+# Families of compat values that share a behaviour (see the module documentation).
+#: records carry ``free_ts`` (``-f``, ``-r``, ``--cull free``) and the timestamp comparators
+#: never return 0 (``a < b ? -1 : 1``)
+_FREE_TS_COMPATS = ("6.1", "5.18")
+#: the regex-parsing messages are always printed, with ``printf()`` (standard output)
+_PRINTF_COMPATS = ("5.18", "5.17")
+#: consecutive identical blocks are merged while loading; exit status 1 on ``max_size``
+_MERGING_COMPATS = ("6.1", "5.18", "5.17", "5.10")
+#: no parsed fields: the text is the whole record (5.17 only adds the page count)
+_TEXT_ONLY_COMPATS = ("5.17", "5.10")
 
 PROG = "page_owner_sort"
 
@@ -434,7 +512,8 @@ _USAGE_72 = (
     "--sort <order>\t\tSpecify sort order as: [+|-]key[,[+|-]key[,...]]\n"
 )
 
-_USAGE_61 = (
+# The single-letter options of 6.1, identical in 5.18.
+_USAGE_61_HEAD = (
     "Usage: ./page_owner_sort [OPTIONS] <input> <output>\n"
     "-m\t\tSort by total memory.\n"
     "-s\t\tSort by the stack trace.\n"
@@ -445,6 +524,25 @@ _USAGE_61 = (
     "-a\t\tSort by memory allocate time.\n"
     "-r\t\tSort by memory release time.\n"
     "-f\t\tFilter out the information of blocks whose memory has been released.\n"
+)
+
+_USAGE_518 = _USAGE_61_HEAD + (
+    "--pid <PID>\tSelect by pid. This selects the information of blocks whose process ID "
+    "number equals to <PID>.\n"
+    "--tgid <TGID>\tSelect by tgid. This selects the information of blocks whose Thread "
+    "Group ID number equals to <TGID>.\n"
+    "--name <command>\n\t\tSelect by command name. This selects the information of blocks "
+    "whose command name identical to <command>.\n"
+    "--cull <rules>\tCull by user-defined rules. <rules> is a single argument in the form of a "
+    "comma-separated list with some common fields predefined\n"
+)
+
+_USAGE_517 = (
+    "Usage: ./page_owner_sort [-m] <input> <output>\n"
+    "-m\tSort by total memory. If this option is unset, sort by times\n"
+)
+
+_USAGE_61 = _USAGE_61_HEAD + (
     "-d\t\tPrint debug information.\n"
     "--pid <pidlist>\tSelect by pid. This selects the information of blocks whose process ID "
     "numbers appear in <pidlist>.\n"
@@ -467,12 +565,44 @@ def _check_compat(compat: str) -> str:
 _USAGE_510 = "Usage: ./program <input> <output>\n"
 
 
+_USAGES = {
+    "7.2": _USAGE_72,
+    "6.12": _USAGE_72,
+    "6.1": _USAGE_61,
+    "5.18": _USAGE_518,
+    "5.17": _USAGE_517,
+    "5.10": _USAGE_510,
+}
+
+
 def usage_text(compat: str = "7.2") -> str:
     """The usage text that the C tool prints on standard output for ``compat``."""
-    compat = _check_compat(compat)
-    if compat == "5.10":
-        return _USAGE_510
-    return _USAGE_61 if compat == "6.1" else _USAGE_72
+    return _USAGES[_check_compat(compat)]
+
+
+def compat_for_release(release: str) -> str:
+    """The ``compat`` value whose tool a kernel release ships.
+
+    :param release: a kernel release string such as ``"5.17.3"`` or ``"6.1.0-13-amd64"``;
+        only its first two numbers count (``-rc`` kernels of a release get its tool).
+    :raises ValueError: for a string that does not start with ``MAJOR.MINOR`` and for
+        releases before v3.19, which have no ``page_owner_sort``.
+    """
+    m = re.match(r"(\d+)\.(\d+)", release)
+    if m is None:
+        raise ValueError(f"not a kernel release: {release!r}")
+    version = (int(m.group(1)), int(m.group(2)))
+    if version >= (6, 19):
+        return "7.2"
+    if version >= (6, 7):
+        return "6.12"
+    if version >= (5, 19):
+        return "6.1"
+    if version >= (5, 17):
+        return "%d.%d" % version
+    if version >= (3, 19):
+        return "5.10"
+    raise ValueError(f"Linux {release} has no page_owner_sort (added in v3.19)")
 
 
 # Sort key names (effective comparators of the C tool).
@@ -510,7 +640,7 @@ def _arg_type(arg: str, compat: str) -> Optional[str]:
         "allocator": "allocator",
         "ator": "allocator",
     }
-    if compat == "6.1":
+    if compat in _FREE_TS_COMPATS:
         table.update({"free": "free", "f": "free", "free_ts": "free_ts", "ft": "free_ts"})
     return table.get(arg)
 
@@ -537,16 +667,18 @@ def _parse_nums(arg: bytes) -> Optional[Tuple[int, ...]]:
 class SortOptions:
     """Effective settings of the C tool after option parsing.
 
-    :ivar compat: ``"7.2"``, ``"6.12"``, ``"6.1"`` or ``"5.10"`` (see the module
-        documentation). ``"5.10"`` has no options: all other fields keep their defaults.
+    :ivar compat: one of :data:`COMPAT_VALUES` (see the module documentation). ``"5.10"``
+        has no options: all other fields keep their defaults; ``"5.17"`` only sorts by
+        ``num`` or ``page_num``, descending.
     :ivar sort: the sort condition: ``(key, sign)`` pairs, key from :data:`SORT_KEYS`, sign
         ``1`` (ascending) or ``-1`` (descending). Empty means "keep cull order" (6.1 default).
-    :ivar cull: cull keys from :data:`CULL_KEYS` (``free`` only for 6.1); empty means
-        "merge identical texts" and selects the normal output format.
+    :ivar cull: cull keys from :data:`CULL_KEYS` (``free`` only for 6.1 and 5.18, not
+        ``allocator`` for 5.18); empty means "merge identical texts" and selects the normal
+        output format.
     :ivar pids: ``--pid`` list, or ``None``.
     :ivar tgids: ``--tgid`` list, or ``None``.
     :ivar names: ``--name`` list (bytes), or ``None``.
-    :ivar filter_released: 6.1 ``-f``.
+    :ivar filter_released: 6.1/5.18 ``-f``.
     :ivar debug: ``-d``: print the C tool's debug messages on standard error.
     :ivar strip_ts: remove the ``ts`` digits from each text before culling. ``None``: as the
         C tool (7.2/6.12: unless the first sort key is ``alloc_ts``; 6.1: never).
@@ -569,13 +701,20 @@ class SortOptions:
         for key, sign in self.sort:
             if key not in SORT_KEYS or sign not in (1, -1):
                 raise ValueError(f"bad sort key {(key, sign)!r}")
-            if key == "free_ts" and self.compat != "6.1":
-                raise ValueError("free_ts exists only with compat='6.1'")
+            if key == "free_ts" and self.compat not in _FREE_TS_COMPATS:
+                raise ValueError("free_ts exists only with compat='6.1' or '5.18'")
         for key in self.cull:
-            if key not in CULL_KEYS or (key == "free" and self.compat != "6.1"):
+            if (
+                key not in CULL_KEYS
+                or (key == "free" and self.compat not in _FREE_TS_COMPATS)
+                or (key == "allocator" and self.compat == "5.18")
+            ):
                 raise ValueError(f"bad cull key {key!r}")
-        if self.compat == "5.10" and (
-            self.sort != (("num", -1),)
+        if self.compat == "5.18" and self.debug:
+            raise ValueError("compat='5.18' has no -d")
+        sorts = [(("num", -1),)] + ([(("page_num", -1),)] if self.compat == "5.17" else [])
+        if self.compat in _TEXT_ONLY_COMPATS and (
+            self.sort not in sorts
             or self.cull
             or self.pids is not None
             or self.tgids is not None
@@ -585,14 +724,14 @@ class SortOptions:
             or self.strip_ts
             or self.release_labels_fixed
         ):
-            raise ValueError("compat='5.10' has no options")
+            raise ValueError(f"compat={self.compat!r} has no such options")
 
     @property
     def effective_strip_ts(self) -> bool:
         """Whether the ``ts`` value is removed from each text (7.x behaviour)."""
         if self.strip_ts is not None:
             return self.strip_ts
-        if self.compat in ("6.1", "5.10"):
+        if self.compat not in ("7.2", "6.12"):
             return False
         return not (self.sort and self.sort[0][0] == "alloc_ts")
 
@@ -621,16 +760,19 @@ class SortOptions:
 
 _LONGOPTS_72: Tuple[str, ...] = ("pid", "tgid", "name", "cull", "sort", "help")
 _LONGOPTS_61: Tuple[str, ...] = ("pid", "tgid", "name", "cull", "sort")
+_LONGOPTS_518: Tuple[str, ...] = ("pid", "tgid", "name", "cull")
 
 
 def _getopt(
-    argv: Sequence[str], shortopts: str, longopts: Sequence[str], prog: str
+    argv: Sequence[str], shortopts: str, longopts: Optional[Sequence[str]], prog: str
 ) -> Tuple[List[Tuple[str, Optional[str]]], List[str], Optional[str]]:
     """GNU ``getopt_long`` (glibc 2.36) with permutation, for options without ``flag``.
 
     Only the ``help`` long option takes no argument. Returns the options in order (long ones
     as ``"--name"``), the non-option arguments, and the error message printed by getopt for
-    the first failing option (parsing stops there, as the C program exits).
+    the first failing option (parsing stops there, as the C program exits). ``longopts``
+    ``None`` is plain ``getopt()`` (5.17): ``--name`` is then the short options ``-``,
+    ``n``, ... (and ``-`` is never valid).
     """
     opts: List[Tuple[str, Optional[str]]] = []
     rest: List[str] = []
@@ -650,7 +792,7 @@ def _getopt(
             i += 1
             continue
         i += 1
-        if arg.startswith("--"):
+        if arg.startswith("--") and longopts is not None:
             body = arg[2:]
             name, eq, value = body.partition("=")
             if name in longopts:
@@ -699,13 +841,25 @@ def _parse_argv(
         if len(argv) < 2:
             raise OptionsError(1, usage, b"open: : %s\n" % os.strerror(0).encode())
         return SortOptions(compat=compat), list(argv)
+    longopts: Optional[Tuple[str, ...]]
     if compat == "6.1":
         shortopts, longopts = "adfmnprstP", _LONGOPTS_61
+    elif compat == "5.18":
+        shortopts, longopts = "afmnprstP", _LONGOPTS_518
+    elif compat == "5.17":
+        shortopts, longopts = "m", None
     elif compat == "6.12":
         shortopts, longopts = "admnpstP", _LONGOPTS_61
     else:
         shortopts, longopts = "admnpstPh", _LONGOPTS_72
     opts, rest, err = _getopt(argv, shortopts, longopts, prog)
+    # 6.1 and older: each sort option replaces the comparator ("last wins"); 5.18 prints its
+    # option errors with printf() and takes one --pid/--tgid/--name value.
+    last_wins = compat in ("6.1", "5.18", "5.17")
+    is518 = compat == "5.18"
+
+    def fail(message: bytes) -> OptionsError:
+        return OptionsError(1, stdout=message) if is518 else OptionsError(1, stderr=message)
 
     sort: Tuple[Tuple[str, int], ...] = ()
     sort_given: Optional[Tuple[Tuple[str, int], ...]] = None
@@ -730,7 +884,7 @@ def _parse_argv(
         elif opt == "-f":
             filter_released = True
         elif opt in single:
-            if compat == "6.1":
+            if last_wins:
                 sort = (single[opt],)
             elif opt not in flags:
                 flags.append(opt)
@@ -738,13 +892,12 @@ def _parse_argv(
             raise OptionsError(0, usage)
         elif opt in ("--pid", "--tgid"):
             assert value is not None
-            nums = _parse_nums(_enc(value))
+            # 5.18: one strtol() over the whole value (so no comma); later: a comma list.
+            nums = None if is518 and "," in value else _parse_nums(_enc(value))
             if nums is None:
                 what = opt[2:]
-                raise OptionsError(
-                    1,
-                    stderr=b"wrong/invalid %s in from the command line:%s\n"
-                    % (what.encode(), _enc(value)),
+                raise fail(
+                    b"wrong/invalid %s in from the command line:%s\n" % (what.encode(), _enc(value))
                 )
             if opt == "--pid":
                 pids = nums
@@ -752,15 +905,19 @@ def _parse_argv(
                 tgids = nums
         elif opt == "--name":
             assert value is not None
-            names = tuple(_enc(value).split(b","))
+            # 5.18: strncpy() into char[TASK_COMM_LEN], NUL at [15]
+            names = (_enc(value)[:15],) if is518 else tuple(_enc(value).split(b","))
         elif opt == "--cull":
             assert value is not None
             for item in value.split(","):
                 kind = _arg_type(item, compat)
-                if kind not in CULL_KEYS:
-                    raise OptionsError(
-                        1, stderr=b"wrong argument after --cull option:%s\n" % _enc(value)
-                    )
+                if kind not in CULL_KEYS or (is518 and kind == "allocator"):
+                    if is518:
+                        raise fail(
+                            b"wrong argument after --cull in from the command line:%s\n"
+                            % _enc(value)
+                        )
+                    raise fail(b"wrong argument after --cull option:%s\n" % _enc(value))
                 if kind not in cull:
                     cull.append(kind)
             if not sort:
@@ -784,7 +941,9 @@ def _parse_argv(
         raise OptionsError(1, usage, err.encode("utf-8", "surrogateescape"))
     if len(rest) < 2:
         raise OptionsError(1, usage)
-    if compat != "6.1":
+    if compat in ("5.18", "5.17"):
+        sort = sort or (("num", -1),)  # int (*cmp)() = compare_num
+    elif compat != "6.1":
         if len(flags) > 1:
             raise OptionsError(1, usage)
         if flags:
@@ -841,10 +1000,14 @@ class _Rec:
 
 
 class _Fields:
-    """The C tool's ``get_*()`` helpers, with its ``-d`` messages."""
+    """The C tool's ``get_*()`` helpers, with their messages.
+
+    :param errors: where the messages go (``-d``: standard error; 5.17/5.18: standard
+        output, always), or ``None``.
+    """
 
     def __init__(self, compat: str, errors: Optional[List[bytes]]) -> None:
-        self.ts_re = _TS_RE_61 if compat == "6.1" else _TS_RE
+        self.ts_re = _TS_RE_61 if compat in _FREE_TS_COMPATS else _TS_RE
         self.errors = errors
 
     def _search(self, pattern: "re.Pattern[bytes]", text: bytes) -> bytes:
@@ -858,6 +1021,19 @@ class _Fields:
     def _bad(self, what: bytes, text: bytes) -> None:
         if self.errors is not None:
             self.errors.append(b"%s in follow buf:\n%s\n\n" % (what, text))
+
+    def page_num_517(self, text: bytes) -> int:
+        """5.17 ``get_page_num()``: at most 2 digits, no upper bound on the order."""
+        m = _ORDER_RE.search(text)
+        if m is None:
+            if self.errors is not None:
+                self.errors.append(b"no order pattern in %s\n" % (text + b"\n"))
+            return 0
+        digits = m.group(1)
+        if not 0 < len(digits) <= 2:
+            self._bad(b"wrong order", text)
+            return 0
+        return _wrap32(1 << (int(digits) & 31))
 
     def page_num(self, text: bytes) -> int:
         value = _c_strtol_digits(self._search(_ORDER_RE, text))
@@ -938,8 +1114,8 @@ class SortResult:
     :ivar errors: the bytes printed on standard error.
     :ivar status: the exit status.
     :ivar completed: ``False`` when the tool gave up (``max_size too small??``).
-    :ivar records: records loaded (after filtering; 6.1/5.10: after merging consecutive
-        copies).
+    :ivar records: records loaded (after filtering; 6.1/5.18/5.17/5.10: after merging
+        consecutive copies).
     :ivar entries: entries written to OUTPUT (after culling).
     """
 
@@ -960,11 +1136,15 @@ def _load(
     errors: List[bytes],
 ) -> Tuple[List[_Rec], bool]:
     """``read_block()``/``add_list()`` loop. Returns the records and "not aborted"."""
-    if opts.compat == "5.10":
-        return _load_510(blocks, max_records, progress)
-    is61 = opts.compat == "6.1"
-    debug = opts.debug
-    g = _Fields(opts.compat, errors if debug else None)
+    if opts.compat in _TEXT_ONLY_COMPATS:
+        return _load_510(blocks, max_records, progress, opts.compat == "5.17")
+    is61 = opts.compat in _FREE_TS_COMPATS  # records with free_ts (6.1, 5.18)
+    merging = opts.compat in _MERGING_COMPATS
+    # 5.18 prints every message, on standard output, as 6.1 does on standard error with -d.
+    is518 = opts.compat in _PRINTF_COMPATS
+    debug = opts.debug or is518
+    messages = progress if is518 else errors
+    g = _Fields(opts.compat, messages if debug else None)
     ts_re = g.ts_re
     strip = opts.effective_strip_ts
     pid_set = set(opts.pids) if opts.pids is not None else None
@@ -981,15 +1161,18 @@ def _load(
     prev: Optional[_Rec] = None
     size = 0
     for text, pfn_line in blocks:
-        if is61 and prev is not None and text == prev.txt:
+        if merging and prev is not None and text == prev.txt:
             prev.num = _wrap32(prev.num + 1)
             prev.page_num = _wrap32(prev.page_num + g.page_num(text))
             continue
         if max_records is not None and size == max_records:
-            errors.append(b"max_size too small??\n")
+            messages.append(b"max_size too small??\n")
             return recs, False
         # is_need()
-        if is61 and (debug or filter_released):
+        if is518:
+            if filter_released and g.free_ts(text) != 0:  # 5.18: any free_ts is "released"
+                continue
+        elif is61 and (debug or filter_released):
             ts = g.ts(text)
             free_ts = g.free_ts(text)
             if filter_released and free_ts != 0 and ts < free_ts:
@@ -1058,19 +1241,30 @@ def _load(
 
 
 def _load_510(
-    blocks: Iterable[Block], max_records: Optional[int], progress: List[bytes]
+    blocks: Iterable[Block],
+    max_records: Optional[int],
+    progress: List[bytes],
+    count_pages: bool = False,
 ) -> Tuple[List[_Rec], bool]:
-    """5.10 ``add_list()``: the whole block is the text; consecutive copies are merged."""
+    """5.10 ``add_list()``: the whole block is the text; consecutive copies are merged.
+
+    :param count_pages: 5.17: also add up the pages of each record (its messages are
+        printed on standard output).
+    """
+    g = _Fields("5.17", progress) if count_pages else None
     recs: List[_Rec] = []
     for text, _ in blocks:
         if recs and text == recs[-1].txt:
             recs[-1].num = _wrap32(recs[-1].num + 1)
+            if g is not None:
+                recs[-1].page_num = _wrap32(recs[-1].page_num + g.page_num_517(text))
             continue
         if max_records is not None and len(recs) == max_records:
             progress.append(b"max_size too small??\n")  # printf(), not stderr
             return recs, False
         r = _Rec()
-        r.txt, r.num, r.page_num = text, 1, 0
+        r.txt, r.num = text, 1
+        r.page_num = g.page_num_517(text) if g is not None else 0
         recs.append(r)
         if len(recs) % 1000 == 0:
             progress.append(b"loaded %d\r" % len(recs))
@@ -1119,7 +1313,7 @@ def _c_key_cmp(key: str, compat: str) -> Callable[[_Rec, _Rec], int]:
         return cmp_bytes
     if key in ("alloc_ts", "free_ts"):
         attr = "ts" if key == "alloc_ts" else "free_ts"
-        if compat == "6.1":
+        if compat in _FREE_TS_COMPATS:
             return lambda a, b: -1 if getattr(a, attr) < getattr(b, attr) else 1
         return lambda a, b: _sign(getattr(a, attr) - getattr(b, attr))
     if key == "free":
@@ -1229,8 +1423,8 @@ _SORT_ATTR = {
 def _final_sort(recs: List[_Rec], opts: SortOptions) -> List[_Rec]:
     """Second ``qsort`` (``compare_sort_condition``)."""
     keys = list(opts.sort)
-    is61 = opts.compat == "6.1"
-    # A 6.1 timestamp comparator never returns 0: later keys are never consulted.
+    is61 = opts.compat in _FREE_TS_COMPATS
+    # A 6.1/5.18 timestamp comparator never returns 0: later keys are never consulted.
     for i, (k, _) in enumerate(keys):
         if is61 and k in ("alloc_ts", "free_ts"):
             keys = keys[: i + 1]
@@ -1285,6 +1479,8 @@ def _format(recs: Sequence[_Rec], opts: SortOptions) -> bytes:
     parts: List[bytes] = []
     add = parts.append
     cull = opts.cull
+    if not cull and opts.compat in ("5.18", "5.17"):
+        return b"".join([b"%d times, %d pages:\n%s\n" % (r.num, r.page_num, r.txt) for r in recs])
     if not cull:
         labels: dict[int, bytes] = {}
         for r in recs:
@@ -1299,12 +1495,13 @@ def _format(recs: Sequence[_Rec], opts: SortOptions) -> bytes:
     show_alloc = "allocator" in cull
     show_free = "free" in cull
     show_stack = "stacktrace" in cull
+    tgid_attr = "pid" if opts.compat == "5.18" else "tgid"  # 5.18 prints the pid as TGID
     for r in recs:
         add(b"%d times, %d pages" % (r.num, r.page_num))
         if show_pid:
             add(b", PID %d" % r.pid)
         if show_tgid:
-            add(b", TGID %d" % r.tgid)
+            add(b", TGID %d" % getattr(r, tgid_attr))
         if show_comm:
             add(b", task_comm_name: %s" % r.comm)
         if show_alloc:
@@ -1341,7 +1538,7 @@ def run_sort(
         return SortResult(
             progress=b"".join(progress),
             errors=b"".join(errors),
-            status=1 if opts.compat in ("6.1", "5.10") else 0,
+            status=1 if opts.compat in _MERGING_COMPATS else 0,
             completed=False,
             records=len(recs),
         )
@@ -1419,7 +1616,7 @@ def main(
     :param stdin: where INPUT ``-`` is read from (default: ``sys.stdin.buffer``).
     :param stdout: gets the usage text and progress lines (and OUTPUT ``-``).
     :param stderr: gets error and ``-d`` messages.
-    :param compat: ``"7.2"`` (default), ``"6.12"``, ``"6.1"`` or ``"5.10"``.
+    :param compat: one of :data:`COMPAT_VALUES`, ``"7.2"`` by default.
     :param blocks: record texts, each ending with its blank line, used instead of reading
         INPUT: ``argv`` then names only OUTPUT (as ``drgn-pageowner sort`` with a target and
         the ``page_owner_sort`` drgn command take it).
