@@ -546,7 +546,11 @@ class _MemcgResolver:
         # MEMCG_DATA_OBJCGS to MEMCG_DATA_OBJEXTS; the bit is the same.
         self.slab_flag = const("MEMCG_DATA_OBJEXTS", "MEMCG_DATA_OBJCGS", default=1)
         self.kmem_flag = const("MEMCG_DATA_KMEM", default=2)
-        self.flags_mask = const("__NR_MEMCG_DATA_FLAGS", default=4) - 1
+        # The flag bits masked off memcg_data: OBJEXTS_FLAGS_MASK (one bit
+        # more than the memcg_data flags, for OBJEXTS_ALLOC_FAIL's sake) since
+        # the slab object extensions of v6.10 (see MEMCG_DATA_OBJEXTS above),
+        # MEMCG_DATA_FLAGS_MASK before.
+        self.flags_mask = const("__NR_OBJEXTS_FLAGS", "__NR_MEMCG_DATA_FLAGS", default=4) - 1
         self.css_online = const("CSS_ONLINE", default=2)
         try:
             self.objcg_memcg_off = prog.type("struct obj_cgroup").member("memcg").offset

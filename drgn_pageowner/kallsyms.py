@@ -128,6 +128,13 @@ class KernelSymbolizer:
 
     def _read_addresses(self, prog: Program, addr: Dict[str, Optional[int]]) -> np.ndarray:
         n = self.num_syms
+        if addr["kallsyms_offsets"] and not addr["kallsyms_relative_base"] and not addr["kallsyms_addresses"]:
+            # Linux kernel commit a081b5789255 ("kallsyms: Get rid of
+            # kallsyms relative base") (in v7.0): each offset is relative to
+            # its own place in kallsyms_offsets (offset_to_ptr()).
+            offsets = np.frombuffer(prog.read(addr["kallsyms_offsets"], 4 * n), dtype="<i4")
+            places = np.uint64(addr["kallsyms_offsets"]) + np.arange(n, dtype=np.uint64) * np.uint64(4)
+            return places + offsets.astype(np.int64).view(np.uint64)  # type: ignore[no-any-return]
         if addr["kallsyms_offsets"] and addr["kallsyms_relative_base"]:
             offsets = np.frombuffer(prog.read(addr["kallsyms_offsets"], 4 * n), dtype="<i4")
             base = int.from_bytes(prog.read(addr["kallsyms_relative_base"], 8), "little")
