@@ -36,6 +36,8 @@ RELEASES = {name: release for name, (_, release) in GENERATIONS.items() if name 
 RELEASES["4.10 (static roots)"] = "4.10.0"
 # v6.17+: void **stack_pools and stack_max_pools (no trie: a big index is a bad handle).
 RELEASES["6.17 (pool pointer)"] = "6.17.0"
+# v7.0+: kallsyms offsets relative to their own place, no kallsyms_relative_base.
+RELEASES["7.2 (place-relative kallsyms)"] = "7.2.0"
 
 
 def _records(spec: KernelSpec) -> List[PageRecord]:

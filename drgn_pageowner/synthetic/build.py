@@ -1422,11 +1422,15 @@ class _Builder:
             syms.append((name, addr, typ))
         for name, addr, _size, kind in self.data_symbols:
             syms.append((name, addr, kind))
+        # Linux kernel commit a081b5789255 ("kallsyms: Get rid of kallsyms
+        # relative base") (in v7.0): offsets relative to their own place.
+        place = data.alloc(4 * len(syms), 8) if f.version >= (7, 0, 0) else None
         tabs = encode_kallsyms(
             syms,
             big_symbols=f.version >= (6, 1, 0),
             markers_are_int=f.version >= (6, 1, 0),
             absolute_percpu=f.arch == "x86_64" and f.version < (6, 15, 0),
+            place=place,
         )
         types = {
             "kallsyms_num_syms": "const unsigned int",
@@ -1445,7 +1449,7 @@ class _Builder:
             if name == "kallsyms_seqs_of_names" and f.version < (6, 2, 0):
                 continue
             t = self.tb.t(types[name].replace("const ", ""))
-            addr = data.alloc(len(blob), 8)
+            addr = place if name == "kallsyms_offsets" and place is not None else data.alloc(len(blob), 8)
             data.write(addr, blob)
             self.objects[name] = (t, addr)
             self.symbol_addresses[name] = addr
@@ -1509,7 +1513,8 @@ class _Builder:
                 "kallsyms_offsets",
                 "kallsyms_relative_base",
             ):
-                lines.append(f"SYMBOL({name})={self.symbol_addresses[name]:x}")
+                if name in self.symbol_addresses:  # (no relative base from 7.0)
+                    lines.append(f"SYMBOL({name})={self.symbol_addresses[name]:x}")
         if f.arch == "x86_64":
             lines.append(f"NUMBER(phys_base)={self.L.phys_base}")
             lines.append(f"SYMBOL(init_top_pgt)={self.swapper:x}")

@@ -89,8 +89,10 @@ CANDIDATE_RELEASES: Tuple[str, ...] = (
     # long-term releases, newest first; 4.8.0 stands for 4.9, which prints
     # the same with the same tables
     "6.12.0", "6.6.0", "6.1.0", "5.15.0", "5.10.0", "5.4.0", "4.19.0", "4.14.0", "4.8.0",
-    # every other release where a print format or a name table changes
-    "6.19.0", "6.11.0", "6.10.0", "6.8.0", "6.7.0", "6.5.0", "6.4.0", "6.3.0", "5.18.0",
+    # every other release where a print format or a name table changes;
+    # 7.2.0 first, for the texts no table tells from 6.19's (the newest
+    # release is the likeliest source of a recent text)
+    "7.2.0", "6.19.0", "6.11.0", "6.10.0", "6.8.0", "6.7.0", "6.5.0", "6.4.0", "6.3.0", "5.18.0",
     "5.16.0", "5.14.0", "5.13.0", "5.11.0", "5.7.0", "5.1.0", "4.20.0", "4.18.0", "4.17.0",
     "4.15.0", "4.13.0", "4.10.0",
 )  # fmt: skip

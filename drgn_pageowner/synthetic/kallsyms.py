@@ -19,14 +19,17 @@ following scripts/kallsyms.c and kernel/kallsyms.c:
 * ``kallsyms_offsets`` are ``int``: with ``CONFIG_KALLSYMS_ABSOLUTE_PERCPU``
   (x86_64 SMP) a relative symbol stores ``relative_base - addr - 1``
   (negative); otherwise (arm64) ``addr - relative_base``.
-  ``kallsyms_relative_base`` is the lowest symbol address.
+  ``kallsyms_relative_base`` is the lowest symbol address. From 7.0 (Linux
+  kernel commit a081b5789255 ("kallsyms: Get rid of kallsyms relative
+  base")) each offset is relative to its own place in ``kallsyms_offsets``
+  and there is no ``kallsyms_relative_base``.
 """
 
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 __all__ = ("KallsymsTables", "encode_kallsyms")
 
@@ -44,10 +47,12 @@ class KallsymsTables:
     offsets: bytes
     relative_base: int
     seqs_of_names: bytes
+    #: offsets relative to their own place, no ``kallsyms_relative_base``
+    place_relative: bool = False
 
     def blobs(self) -> Dict[str, bytes]:
         """Symbol name -> bytes for every table."""
-        return {
+        out = {
             "kallsyms_num_syms": struct.pack("<I", self.num_syms),
             "kallsyms_names": self.names,
             "kallsyms_markers": self.markers,
@@ -57,6 +62,9 @@ class KallsymsTables:
             "kallsyms_relative_base": struct.pack("<Q", self.relative_base),
             "kallsyms_seqs_of_names": self.seqs_of_names,
         }
+        if self.place_relative:
+            del out["kallsyms_relative_base"]
+        return out
 
 
 def encode_kallsyms(
@@ -65,6 +73,7 @@ def encode_kallsyms(
     big_symbols: bool,
     markers_are_int: bool,
     absolute_percpu: bool,
+    place: Optional[int] = None,
 ) -> KallsymsTables:
     """
     Encode ``(name, address, type_char)`` triples (any order).
@@ -72,6 +81,8 @@ def encode_kallsyms(
     :param big_symbols: allow the two-byte length form (6.1+)
     :param markers_are_int: ``kallsyms_markers`` is ``unsigned int[]`` (6.1+)
     :param absolute_percpu: ``CONFIG_KALLSYMS_ABSOLUTE_PERCPU`` encoding
+    :param place: the address ``kallsyms_offsets`` will have, for offsets
+        relative to their own place and no ``kallsyms_relative_base`` (7.0+)
     """
     table = sorted(symbols, key=lambda s: (s[1], s[0]))
     names = bytearray()
@@ -98,8 +109,12 @@ def encode_kallsyms(
         token_table.append(0)
     relative_base = table[0][1] if table else 0
     offsets = bytearray()
-    for _name, addr, _typ in table:
-        if absolute_percpu:
+    for i, (_name, addr, _typ) in enumerate(table):
+        if place is not None:
+            off = addr - (place + 4 * i)
+            if not -(1 << 31) <= off < 1 << 31:
+                raise ValueError(f"symbol {_name} too far from kallsyms_offsets")
+        elif absolute_percpu:
             off = relative_base - addr - 1
             if not -(1 << 31) <= off < 0:
                 raise ValueError(f"symbol {_name} too far from the relative base")
@@ -125,4 +140,5 @@ def encode_kallsyms(
         offsets=bytes(offsets),
         relative_base=relative_base,
         seqs_of_names=bytes(seqs),
+        place_relative=place is not None,
     )

@@ -167,7 +167,20 @@ def gfpflag_names(v: Version, arch: str = "x86_64") -> List[Tuple[int, str]]:
     names (5.18+); in 5.14 - 5.17 ``__GFP_SKIP_KASAN_POISON`` is in the main
     list.
     """
-    g = _composites(v, gfp_bits(v, arch))
+    bits = gfp_bits(v, arch)
+    g = _composites(v, bits)
+    if v >= (6, 15, 0):
+        # Linux kernel commit ca29a0bf1221 ("tracing: gfp: Remove duplication
+        # of recording GFP flags") (in v6.15): the named masks, then every
+        # flag the kernel has, in bit order (TRACE_GFP_FLAGS; read in Debian
+        # 7.2.13 and checked against its sample image's gfpflag_names).
+        masks = [
+            "GFP_TRANSHUGE", "GFP_TRANSHUGE_LIGHT", "GFP_HIGHUSER_MOVABLE", "GFP_HIGHUSER",
+            "GFP_USER", "GFP_KERNEL_ACCOUNT", "GFP_KERNEL", "GFP_NOFS", "GFP_ATOMIC",
+            "GFP_NOIO", "GFP_NOWAIT", "GFP_DMA", "GFP_DMA32", "__GFP_RECLAIM",
+        ]  # fmt: skip
+        single = sorted((value, name) for name, value in bits.items() if value)
+        return [(g[name], name) for name in masks] + single
     order = [
         "GFP_TRANSHUGE", "GFP_TRANSHUGE_LIGHT", "GFP_HIGHUSER_MOVABLE", "GFP_HIGHUSER",
         "GFP_USER", "GFP_TEMPORARY", "GFP_KERNEL_ACCOUNT", "GFP_KERNEL", "GFP_NOFS",
