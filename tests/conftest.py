@@ -21,7 +21,7 @@ from drgn_pageowner.synthetic.spec import KernelSpec  # noqa: E402
 from drgn_pageowner.target import Sample, find_sample, open_sample  # noqa: E402
 
 #: the sample images the project commits; a missing one fails the tests
-SAMPLE_NAMES = ("5.10", "6.1", "6.12")
+SAMPLE_NAMES = ("5.10", "6.1", "6.12", "7.2")
 
 _programs: Dict[str, object] = {}
 

@@ -52,7 +52,7 @@ def test_fetch_many_matches_fetch(release: str) -> None:
     assert resolved >= len([h for h in k.stack_handles if h])
 
 
-@pytest.mark.parametrize("name", ["5.10", "6.1", "6.12"])
+@pytest.mark.parametrize("name", ["5.10", "6.1", "6.12", "7.2"])
 def test_fetch_many_matches_fetch_on_samples(name: str) -> None:
     prog = sample_program(name)
     handles = set()
@@ -87,7 +87,7 @@ def test_fetch_many_falls_back_for_an_unreadable_pool() -> None:
         assert entries[starts[i] : ends[i]].tolist() == StackDepot(k.prog).fetch(handle)
 
 
-@pytest.mark.parametrize("name", ["5.10", "6.12"])
+@pytest.mark.parametrize("name", ["5.10", "6.12", "7.2"])
 def test_sprint_array_matches_sprint_symbol(name: str) -> None:
     prog = sample_program(name)
     sym = KernelSymbolizer(prog)
