@@ -32,7 +32,7 @@ from drgn_pageowner.helpers import WRITE_FORMATS, page_owner_page_text, write_pa
 from drgn_pageowner.progress import output_on_terminal, progress_bar
 from drgn_pageowner.records import DecodeStats
 from drgn_pageowner.render.debugfs import DebugfsRenderer
-from drgn_pageowner.render.sort import COMPAT_VALUES
+from drgn_pageowner.render.sort import COMPAT_VALUES, compat_for_release
 from drgn_pageowner.render.sort import main as sort_main
 from drgn_pageowner.render.stacks import FILES, render_stacks
 from drgn_pageowner.render.structured import render_jsonl
@@ -157,8 +157,9 @@ def sort(target: Target, args: Tuple[str, ...]) -> None:
     The options, parsing and output are those of the kernel's newest
     tools/mm/page_owner_sort (run "sort -h" for its usage). INPUT may be "-"
     for standard input. With a target (-c/-k/--qemu/--sample) the records come
-    straight from the dump and only OUTPUT is given. --compat 6.12, 6.1 or 5.10
-    reproduces older releases of the tool (5.10: no options, only INPUT OUTPUT).
+    straight from the dump and only OUTPUT is given. --compat RELEASE
+    reproduces the tool of an older kernel release, e.g. --compat 6.1 or
+    --compat 5.17.3 (up to 5.16: no options, only INPUT OUTPUT).
     """
     argv, compat, corrected = _split_compat(list(args))
 
@@ -168,12 +169,18 @@ def sort(target: Target, args: Tuple[str, ...]) -> None:
             prog = target.program()
             renderer = DebugfsRenderer(kernel_info(prog))
             blocks = renderer.render(iter_batches(prog))
-        if compat not in COMPAT_VALUES:
-            known = ", ".join(COMPAT_VALUES[:-1]) + " or " + COMPAT_VALUES[-1]
-            raise PageOwnerError(f"--compat {compat} is not known ({known})")
+        tool = compat
+        if tool not in COMPAT_VALUES:
+            try:
+                tool = compat_for_release(compat)
+            except ValueError:
+                known = ", ".join(COMPAT_VALUES[:-1]) + " or " + COMPAT_VALUES[-1]
+                raise PageOwnerError(
+                    f"--compat {compat} is not known (a kernel release since 3.19, or {known})"
+                ) from None
         stdout = sys.stdout.buffer
         return sort_main(argv, stdin=sys.stdin.buffer, stdout=stdout, stderr=sys.stderr.buffer,
-                         compat=compat, blocks=blocks, prog="drgn-pageowner sort",
+                         compat=tool, blocks=blocks, prog="drgn-pageowner sort",
                          corrected=corrected)
 
     run_command(run)
