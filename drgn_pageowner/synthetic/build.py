@@ -107,7 +107,8 @@ _BASE_TEXT: Tuple[Tuple[str, int], ...] = (
 
 #: builder attributes that reading the built program does not use
 _BUILD_ONLY = ("spec", "frame_keys", "records_addr", "handles", "symbol_addresses",
-               "text_symbols", "data_symbols", "module_symbols")  # fmt: skip
+               "text_symbols", "data_symbols", "module_symbols", "frame_sym", "frame_off",
+               "key_addr", "stack_starts")  # fmt: skip
 
 #: page_owner members whose record column has another name
 _EXT_COLUMNS = {"gfp_mask": "gfp", "handle": "stack", "free_handle": "free_stack"}
@@ -326,7 +327,6 @@ class _Builder:
         self.heap.freeze(f.page_size)
         vmcoreinfo = self._vmcoreinfo()
         self._program(vmcoreinfo)
-        _return_free_memory()
         stored = self.recs.nbytes() + self.data.size + self.heap.size + int(self.rec_map.nbytes)
         kernel = SyntheticKernel(
             prog=self.prog,
@@ -345,6 +345,7 @@ class _Builder:
         # above all, tens of MiB for a large machine).
         for name in _BUILD_ONLY:
             self.__dict__.pop(name, None)
+        _return_free_memory()
         return kernel
 
     def _subsection_map(self, nr: int, nsub: int) -> int:
