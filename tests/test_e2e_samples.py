@@ -159,3 +159,13 @@ def test_show_handles_match_kernel(name: str) -> None:
         assert mine_d.get(handle) == n or handle in touched, (handle, n, mine_d.get(handle))
     assert all(h in theirs_d or h in touched for h, _ in mine)
     assert [h for h, _ in mine if h in theirs_d] == [h for h, _ in theirs if h in mine_d]
+
+
+def test_cli_stacks_handles_sample() -> None:
+    """``drgn-pageowner stacks --stacks-handles`` prints what show_stacks_handles printed, after
+    the stacks the capture made afterwards (see test_show_handles_match_kernel)."""
+    result = run_cli("-q", "--sample", "7.2", "stacks", "--stacks-handles")
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    kernel = sample("7.2").text("show_stacks_handles.txt")
+    assert kernel and result.stdout.endswith(kernel)
+    assert len(result.stdout) - len(kernel) < 0.05 * len(kernel)
