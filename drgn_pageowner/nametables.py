@@ -83,7 +83,9 @@ def _read_string_array(prog: Program, name: str) -> List[str]:
     out = []
     for i in range(count):
         ptr = int.from_bytes(raw[8 * i : 8 * i + 8], "little")
-        out.append(_c_string(prog, ptr) if ptr else "")
+        # %s prints a NULL entry as "(null)" (mm/debug.c's migrate_reason_names
+        # had NULL entries until v5.15)
+        out.append(_c_string(prog, ptr) if ptr else "(null)")
     return out
 
 
