@@ -1161,10 +1161,10 @@ class _Builder:
         a = self.add_object("migratetype_names", f"const char * const [{len(mtn)}]", kind="R")
         for i, s in enumerate(mtn):
             data.u64(a + 8 * i, data.cstring(s))
-        mrn = tables.migrate_reason_names(f.version)
+        mrn = tables.migrate_reason_strings(f.version)
         a = self.add_object("migrate_reason_names", f"const char * [{len(mrn)}]")
-        for i, (_, s) in enumerate(mrn):
-            data.u64(a + 8 * i, data.cstring(s))
+        for i, text in enumerate(mrn):
+            data.u64(a + 8 * i, data.cstring(text) if text is not None else 0)
         # utsname
         uts = self.add_object("init_uts_ns", "struct uts_namespace")
         name_off = self.off("struct uts_namespace", "name")

@@ -324,7 +324,7 @@ def _candidate(
         gfpflag_names=tables.gfpflag_names(v, arch),
         pageflag_names=tables.pageflag_names(v, arch),
         migratetype_names=tables.migratetype_names(v),
-        migrate_reason_names=[s for _, s in tables.migrate_reason_names(v)],
+        migrate_reason_names=[s if s is not None else "(null)" for s in tables.migrate_reason_strings(v)],
         nr_pageflags=pageflags["__NR_PAGEFLAGS"],
         page_flags_fields=None,
         page_group_by_mobility_disabled=False,

@@ -24,7 +24,7 @@ Sources read for each epoch are named next to it.
 
 from __future__ import annotations
 
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 __all__ = (
     "gfp_bits",
@@ -212,6 +212,10 @@ def pageflags_enum(v: Version, arch: str = "x86_64") -> List[Tuple[str, int]]:
             "PG_private_2", "PG_reclaim", "PG_swapbacked", "PG_unevictable",
             "PG_mlocked", "PG_hwpoison", "PG_young", "PG_idle",
         ]  # fmt: skip
+        if v >= (6, 14, 0):
+            # Linux kernel commit cceba6f7e46c ("mm: add PG_dropbehind folio
+            # flag") (in v6.14), read in Debian 7.2.13 and on the 7.2 image.
+            real.insert(real.index("PG_mlocked"), "PG_dropbehind")
         if arch == "arm64":
             real += ["PG_arch_2", "PG_arch_3"]
         aliases = [
@@ -347,7 +351,7 @@ def pageflag_names(v: Version, arch: str = "x86_64") -> List[Tuple[int, str]]:
             "locked", "waiters", "referenced", "uptodate", "dirty", "lru", "active",
             "workingset", "owner_priv_1", "owner_2", "arch_1", "reserved", "private",
             "private_2", "writeback", "head", "reclaim", "swapbacked", "unevictable",
-            "mlocked", "hwpoison", "idle", "young",
+            "dropbehind", "mlocked", "hwpoison", "idle", "young",
         ]  # fmt: skip
         if arch == "arm64":
             order += ["arch_2", "arch_3"]
@@ -374,6 +378,26 @@ def pageflag_names(v: Version, arch: str = "x86_64") -> List[Tuple[int, str]]:
 def migratetype_names(v: Version) -> List[str]:
     """``migratetype_names[]`` with CONFIG_CMA and CONFIG_MEMORY_ISOLATION."""
     return ["Unmovable", "Movable", "Reclaimable", "HighAtomic", "CMA", "Isolate"]
+
+
+def migrate_reason_strings(v: Version) -> List[Optional[str]]:
+    """
+    What mm/debug.c's ``migrate_reason_names[]`` holds, which page_owner
+    prints (None: a NULL entry, which ``%s`` prints as ``(null)``).
+
+    Until v5.14 the array was written out by hand and not kept up to date:
+    its entry for MR_CONTIG_RANGE stayed "cma" (Debian 5.10.262 mm/debug.c and
+    the 5.10 sample image), and MR_LONGTERM_PIN (5.13) got no entry. The patch
+    "mm/debug: sync up MR_CONTIG_RANGE and MR_LONGTERM_PIN" (added to -mm on
+    2021-09-21, Cc stable, with its companion for MR_DEMOTION) fixed both in
+    v5.15, as inferred from those dates; from then on it holds the
+    MIGRATE_REASON strings (:func:`migrate_reason_names`).
+    """
+    names: List[Optional[str]] = [s for _, s in migrate_reason_names(v)]
+    if v < (5, 15, 0):
+        names[6] = "cma"
+        names[7:] = [None] * len(names[7:])
+    return names
 
 
 def migrate_reason_names(v: Version) -> List[Tuple[str, str]]:
