@@ -133,17 +133,12 @@ class DebugfsRenderer:
         """
         fmt = self.fmt
         pfns = pfn.tolist()
-        if fmt.pfn_hex:
-            if fmt.pid and fmt.free_ts:
-                return [f"{t} ns, free_ts {f} ns\nPFN 0x{p:x}" for t, f, p in zip(ts.tolist(), free_ts.tolist(), pfns)]
-            if fmt.pid:
-                return [f"{t} ns\nPFN 0x{p:x}" for t, p in zip(ts.tolist(), pfns)]
-            return [f"0x{p:x}" for p in pfns]
-        if fmt.pid and fmt.free_ts:
-            return [f"{t} ns, free_ts {f} ns\nPFN {p}" for t, f, p in zip(ts.tolist(), free_ts.tolist(), pfns)]
-        if fmt.pid:
-            return [f"{t} ns\nPFN {p}" for t, p in zip(ts.tolist(), pfns)]
-        return list(map(str, pfns))
+        spec = "#x" if fmt.pfn_hex else "d"  # ("%#x" is "0x%x" for these)
+        if not fmt.pid:
+            return [format(p, spec) for p in pfns]
+        if fmt.free_ts:
+            return [f"{t} ns, free_ts {f} ns\nPFN {p:{spec}}" for t, f, p in zip(ts.tolist(), free_ts.tolist(), pfns)]
+        return [f"{t} ns\nPFN {p:{spec}}" for t, p in zip(ts.tolist(), pfns)]
 
     def _stack_texts(self, handles: np.ndarray, stacks: Mapping[int, StackInfo]) -> List[str]:
         return self._stacks.texts([handles], lambda handle: stacks[handle].text)
