@@ -27,7 +27,7 @@ import numpy as np
 from drgn import Program
 
 from drgn_pageowner import target as _targets
-from drgn_pageowner.arrays import sorted_unique
+from drgn_pageowner.arrays import rows, sorted_unique
 from drgn_pageowner.cli_common import Target, output_stream, report_skipped, run_command
 from drgn_pageowner.decode import iter_batches, kernel_info, overhead_inputs
 from drgn_pageowner.errors import PageOwnerError, TargetError
@@ -142,7 +142,7 @@ def _only_groups(batches: List[RecordBatch], agg: Aggregate) -> List[RecordBatch
         handles = [h for h in present.tolist() if _symbols(batch.stacks.get(h)) in keep]
         mask = np.isin(batch.records["handle"], np.array(handles, dtype=present.dtype))
         if mask.any():
-            out.append(RecordBatch(batch.records[mask], batch.stacks, batch.memcgs))
+            out.append(RecordBatch(rows(batch.records, mask), batch.stacks, batch.memcgs))
     return out
 
 
