@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
 
-import numpy as np
 from drgn import FaultError, Program
 
 from drgn_pageowner.decode import iter_batches, resolve_stacks
 from drgn_pageowner.records import DecodeStats, StackInfo, StackMaps
+from drgn_pageowner.reports.aggregate import pages_by_handle
 from drgn_pageowner.stackdepot import get_stack_depot
 
 __all__ = (
@@ -87,13 +87,9 @@ def stack_entries_from_records(
     pages: Dict[int, int] = {}
     stacks = StackMaps()
     for batch in iter_batches(prog, stats=stats, progress=progress):
-        recs = batch.records
-        if len(recs):
-            handles, which = np.unique(recs["handle"], return_inverse=True)
-            counts = np.zeros(len(handles), dtype=np.int64)
-            np.add.at(counts, which.reshape(-1), np.int64(1) << recs["order"].astype(np.int64))
-            for handle, n in zip(handles.tolist(), counts.tolist()):
-                pages[handle] = pages.get(handle, 0) + n
+        handles, counts = pages_by_handle(batch.records)
+        for handle, n in zip(handles.tolist(), counts.tolist()):
+            pages[handle] = pages.get(handle, 0) + n
         stacks.add(batch.stacks)
     get_stack_depot(prog)  # an unreadable depot is an error even when there are no records
     return [

@@ -16,10 +16,9 @@ import json
 from collections import Counter
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
-import numpy as np
-
 from drgn_pageowner.records import KernelInfo, RecordBatch, StackInfo
 from drgn_pageowner.render.debugfs import comm_text, gfp_migratetype
+from drgn_pageowner.reports.aggregate import pages_by_handle
 from drgn_pageowner.textformat import format_flags
 
 __all__ = (
@@ -106,12 +105,7 @@ def folded_counts(batches: Iterable[RecordBatch]) -> "Counter[str]":
     """
     counts: Counter[str] = Counter()
     for batch in batches:
-        recs = batch.records
-        if not len(recs):
-            continue
-        handles, which = np.unique(recs["handle"], return_inverse=True)
-        pages = np.zeros(len(handles), dtype=np.int64)
-        np.add.at(pages, which.reshape(-1), np.int64(1) << recs["order"].astype(np.int64))
+        handles, pages = pages_by_handle(batch.records)
         for handle, n in zip(handles.tolist(), pages.tolist()):
             stack = batch.stacks.get(handle)
             counts[folded_stack(stack.symbols if stack is not None else ())] += n

@@ -45,7 +45,8 @@ from drgn_pageowner.reports.filters import comm_strings, memcg_label
 from drgn_pageowner.reports.model import Cell, Table
 
 __all__ = (
-    "GROUPINGS", "Group", "Aggregate", "Aggregator", "aggregate", "pages_of", "pages_title",
+    "GROUPINGS", "Group", "Aggregate", "Aggregator", "aggregate", "pages_of", "pages_by_handle",
+    "pages_title",
 )
 
 #: the groupings :func:`aggregate` knows
@@ -64,6 +65,14 @@ _KEY_COLUMNS = {
 def pages_of(records: np.ndarray) -> np.ndarray:
     """Base pages of each record (``1 << order``), as int64."""
     return np.left_shift(np.int64(1), records["order"].astype(np.int64))
+
+
+def pages_by_handle(records: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """The distinct stack handles of ``records`` (sorted) and the base pages of each."""
+    handles, which = np.unique(records["handle"], return_inverse=True)
+    pages = np.zeros(len(handles), dtype=np.int64)
+    np.add.at(pages, which.reshape(-1), pages_of(records))
+    return handles, pages
 
 
 @dataclass(frozen=True)
