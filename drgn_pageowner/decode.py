@@ -546,10 +546,13 @@ class _MemcgResolver:
         # MEMCG_DATA_OBJCGS to MEMCG_DATA_OBJEXTS; the bit is the same.
         self.slab_flag = const("MEMCG_DATA_OBJEXTS", "MEMCG_DATA_OBJCGS", default=1)
         self.kmem_flag = const("MEMCG_DATA_KMEM", default=2)
-        # The flag bits masked off memcg_data: OBJEXTS_FLAGS_MASK (one bit
-        # more than the memcg_data flags, for OBJEXTS_ALLOC_FAIL's sake) since
-        # the slab object extensions of v6.10 (see MEMCG_DATA_OBJEXTS above),
-        # MEMCG_DATA_FLAGS_MASK before.
+        # The flag bits masked off memcg_data: OBJEXTS_FLAGS_MASK
+        # (__NR_OBJEXTS_FLAGS - 1, one bit more than the memcg_data flags)
+        # where the kernel has enum objext_flags, which came with the slab
+        # object extensions of Linux kernel commit 21c690a349ba (above) (in
+        # v6.10); read in the 6.12 and 7.2 trees, and found on the 7.2 image
+        # (which commit of that series widened the mask is not confirmed).
+        # MEMCG_DATA_FLAGS_MASK (__NR_MEMCG_DATA_FLAGS - 1) before.
         self.flags_mask = const("__NR_OBJEXTS_FLAGS", "__NR_MEMCG_DATA_FLAGS", default=4) - 1
         self.css_online = const("CSS_ONLINE", default=2)
         try:
