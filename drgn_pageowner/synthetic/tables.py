@@ -387,10 +387,11 @@ def migrate_reason_strings(v: Version) -> List[Optional[str]]:
 
     Until v5.14 the array was written out by hand and not kept up to date:
     its entry for MR_CONTIG_RANGE stayed "cma" (Debian 5.10.262 mm/debug.c and
-    the 5.10 sample image), and MR_LONGTERM_PIN (5.13) got no entry. The patch
-    "mm/debug: sync up MR_CONTIG_RANGE and MR_LONGTERM_PIN" (added to -mm on
-    2021-09-21, Cc stable, with its companion for MR_DEMOTION) fixed both in
-    v5.15, as inferred from those dates; from then on it holds the
+    the 5.10 sample image), and MR_LONGTERM_PIN (5.13) got no entry. Linux
+    kernel commit a4ce73910427 ("mm/debug: sync up MR_CONTIG_RANGE and
+    MR_LONGTERM_PIN") (in v5.15) fixed both, followed by its companion
+    57ed7b4303a1 ("mm/debug: sync up latest migrate_reason to
+    migrate_reason_names") for MR_DEMOTION; from then on it holds the
     MIGRATE_REASON strings (:func:`migrate_reason_names`).
     """
     names: List[Optional[str]] = [s for _, s in migrate_reason_names(v)]
