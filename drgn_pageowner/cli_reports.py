@@ -32,7 +32,7 @@ from drgn_pageowner.cli_common import Target, output_stream, report_skipped, run
 from drgn_pageowner.decode import iter_batches, kernel_info, overhead_inputs
 from drgn_pageowner.errors import PageOwnerError, TargetError
 from drgn_pageowner.layout import get_layout
-from drgn_pageowner.records import DecodeStats, KernelInfo, RecordBatch, StackInfo
+from drgn_pageowner.records import DecodeStats, KernelInfo, RecordBatch
 from drgn_pageowner.render import table as table_render
 from drgn_pageowner.render.flamegraph import render_svg
 from drgn_pageowner.render.structured import folded_counts, render_folded_diff, render_jsonl
@@ -49,7 +49,7 @@ from drgn_pageowner.reports import (
     freed_table,
     page_owner_overhead,
 )
-from drgn_pageowner.reports.aggregate import pages_title
+from drgn_pageowner.reports.aggregate import pages_title, stack_key
 
 __all__ = ("register", "top", "freed", "overhead", "diff_command", "filter_options", "make_filter")
 
@@ -128,18 +128,13 @@ def _write(output: Optional[str], chunks: Iterable[str]) -> None:
             out.write(chunk)
 
 
-def _symbols(stack: Optional[StackInfo]) -> Tuple[str, ...]:
-    """A stack's frames as an aggregate's key holds them: none when it is unresolved."""
-    return tuple(stack.symbols) if stack is not None else ()
-
-
 def _only_groups(batches: List[RecordBatch], agg: Aggregate) -> List[RecordBatch]:
     """The records of ``batches`` whose stack is one of ``agg``'s groups."""
     keep = {g.key for g in agg.groups}
     out = []
     for batch in batches:
         present = sorted_unique(batch.records["handle"])
-        handles = [h for h in present.tolist() if _symbols(batch.stacks.get(h)) in keep]
+        handles = [h for h in present.tolist() if stack_key(batch.stacks.get(h)) in keep]
         mask = np.isin(batch.records["handle"], np.array(handles, dtype=present.dtype))
         if mask.any():
             out.append(RecordBatch(rows(batch.records, mask), batch.stacks, batch.memcgs))

@@ -18,7 +18,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 from drgn_pageowner.records import KernelInfo, RecordBatch, StackInfo
 from drgn_pageowner.render.debugfs import comm_text, gfp_migratetype
-from drgn_pageowner.reports.aggregate import pages_by_handle
+from drgn_pageowner.reports.aggregate import pages_by_handle, stack_key
 from drgn_pageowner.textformat import format_flags
 
 __all__ = (
@@ -107,8 +107,7 @@ def folded_counts(batches: Iterable[RecordBatch]) -> "Counter[str]":
     for batch in batches:
         handles, pages = pages_by_handle(batch.records)
         for handle, n in zip(handles.tolist(), pages.tolist()):
-            stack = batch.stacks.get(handle)
-            counts[folded_stack(stack.symbols if stack is not None else ())] += n
+            counts[folded_stack(stack_key(batch.stacks.get(handle)))] += n
     return counts
 
 

@@ -39,14 +39,14 @@ from typing import Dict, Iterable, List, Optional, Tuple
 import numpy as np
 
 from drgn_pageowner.errors import PageOwnerError
-from drgn_pageowner.records import RecordBatch, StackMaps
+from drgn_pageowner.records import RecordBatch, StackInfo, StackMaps
 from drgn_pageowner.reports.classify import allocator, stack_modules
 from drgn_pageowner.reports.filters import comm_strings, memcg_label
 from drgn_pageowner.reports.model import Cell, Table
 
 __all__ = (
     "GROUPINGS", "Group", "Aggregate", "Aggregator", "aggregate", "pages_of", "pages_by_handle",
-    "pages_title",
+    "pages_title", "stack_key",
 )
 
 #: the groupings :func:`aggregate` knows
@@ -73,6 +73,14 @@ def pages_by_handle(records: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     pages = np.zeros(len(handles), dtype=np.int64)
     np.add.at(pages, which.reshape(-1), pages_of(records))
     return handles, pages
+
+
+def stack_key(stack: Optional[StackInfo]) -> Tuple[str, ...]:
+    """
+    The key of a stack's group, its frames (innermost first); none for a
+    stack that could not be resolved (the ``(no stack)`` group).
+    """
+    return tuple(stack.symbols) if stack is not None else ()
 
 
 @dataclass(frozen=True)
@@ -303,8 +311,7 @@ class Aggregator:
 
     def _symbols(self, handle: int) -> Tuple[str, ...]:
         """The frames of ``handle``'s stack; none when it is unknown."""
-        stack = self._stacks.get(handle)
-        return stack.symbols if stack is not None else ()
+        return stack_key(self._stacks.get(handle))
 
     def _stack_groups(self) -> List[Group]:
         uniq, counts, sums = self._reduce()

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Iterable, List, Optional
 
 from drgn_pageowner.records import RecordBatch
-from drgn_pageowner.reports.aggregate import pages_of
+from drgn_pageowner.reports.aggregate import pages_of, stack_key
 from drgn_pageowner.reports.filters import comm_strings
 from drgn_pageowner.reports.model import Cell, Table
 
@@ -67,7 +67,7 @@ def freed_table(batches: Iterable[RecordBatch], limit: Optional[int] = None) -> 
                 elif c == "stack" or c == "free_stack":
                     handle = cols["handle" if c == "stack" else "free_handle"][i]
                     stack = batch.stacks.get(handle) if handle else None
-                    row.append(tuple(stack.symbols) if stack is not None else ())
+                    row.append(stack_key(stack))
                 else:
                     row.append(cols[c][i])
             rows.append(row)
