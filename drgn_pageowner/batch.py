@@ -730,10 +730,14 @@ class FleetSummary:
         """The state of the records counted: allocated, freed or any."""
         return str(dict(self.filter_spec).get("state", "allocated"))
 
+    @property
+    def criteria(self) -> Dict[str, Tuple[Any, ...]]:
+        """The criteria of the record filter that are set (all but the state)."""
+        return {k: v for k, v in self.filter_spec if k != "state"}
+
     def filter_json(self) -> Dict[str, Any]:
         """The record filter: its state, then the criteria that are set."""
-        criteria = {k: list(v) for k, v in self.filter_spec if k != "state"}
-        return {"state": self.state, **criteria}
+        return {"state": self.state, **{k: list(v) for k, v in self.criteria.items()}}
 
     @property
     def readable(self) -> List[DumpResult]:
@@ -832,9 +836,7 @@ class FleetSummary:
             f"{len(shown)} of {len(self.rows)} {self.by} groups shown; growth: pages in the "
             "dump with the most minus pages in the dump with the fewest (0 where absent)"
         ]
-        criteria = [
-            f"{k} {', '.join(map(str, v))}" for k, v in self.filter_spec if k != "state"
-        ]
+        criteria = [f"{k} {', '.join(map(str, v))}" for k, v in self.criteria.items()]
         if criteria:
             footer.append("filter: " + "; ".join(criteria))
         if not per_dump:
