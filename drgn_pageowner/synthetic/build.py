@@ -917,8 +917,8 @@ class _Builder:
             mg = recs["memcg"][rows]
             mhead = live & (mg >= 0)
             if mhead.any():
-                # memcg_values[memcg, kmem], flattened, then 0 for the others
-                table = np.append(self.memcg_values.reshape(-1), np.uint64(0))
+                # memcg_values[memcg, kmem], flattened; its last value (0) for the others
+                table = self.memcg_values.reshape(-1)
                 which = np.where(mhead, mg.astype(np.intp) * 2 + recs["memcg_kmem"][rows], len(table) - 1)
                 arr["memcg"][has] = table[which]
         arr["flags"] = flags
@@ -1207,7 +1207,8 @@ class _Builder:
     def _memcgs(self) -> None:
         heap, f = self.heap, self.f
         n = len(self.spec.memcgs)
-        self.memcg_values = np.zeros((max(n, 1), 2), dtype=np.uint64)
+        # memcg_data by [memcg, kmem]; a last row of zeros for gen_pages()
+        self.memcg_values = np.zeros((n + 1, 2), dtype=np.uint64)
         kmem = 2
         root_kn = 0
         for i, mc in enumerate(self.spec.memcgs):
