@@ -148,8 +148,17 @@ def _check_cli_output(args: List[str], out: str, text: Text612) -> None:
             (pfn, text.orders[pfn], block_stack(block)) for pfn, block in text.blocks.items()
         ]
     elif args == ["dump", "--format", "folded"]:
-        # one line per stack, root first; the counts are pages
-        assert sum(int(line.rsplit(" ", 1)[1]) for line in out.splitlines()) == text.pages
+        # one line per stack of the text by function (offsets dropped), root
+        # first, sorted; the counts are the text's pages
+        want: Dict[str, int] = {}
+        for pfn, block in text.blocks.items():
+            frames = [re.sub(r"\+0x[0-9a-f]+/0x[0-9a-f]+", "", f).replace(";", ":")
+                      for f in reversed(block_stack(block))]
+            key = ";".join(frames) or "(no stack)"
+            want[key] = want.get(key, 0) + (1 << text.orders[pfn])
+        got = {k: int(v) for k, v in (line.rsplit(" ", 1) for line in out.splitlines())}
+        assert got == want and list(got) == sorted(got)
+        assert sum(got.values()) == text.pages
     elif args == ["stacks"]:
         from drgn_pageowner.render.stacks import render_stacks
         from drgn_pageowner.stacklist import read_stack_list
