@@ -759,8 +759,13 @@ def test_cli_top_n_keeps_the_no_stack_group_in_every_format(
 
     agg = aggregate(k612_nostack.select(Filter(state="freed")), "stack")
     assert agg.groups[0].key == ()
+    # the spec's freed pages, and those it gave no stack
+    freed = [w for w in k612_nostack.want if not w.allocated]
+    no_stack = sum(1 << w.order for w in freed if not w.frames)
+    assert agg.total_pages == sum(1 << w.order for w in freed)
     rows = [json.loads(x) for x in top("-n", "3", "-f", "json").splitlines()]
     assert len(rows) == 3 and rows[0]["stack"] == [] and "(no stack)" in top("-n", "3")
+    assert rows[0]["pages"] == no_stack > 0
     folded = {k: int(v) for k, v in (x.rsplit(" ", 1) for x in top("-n", "3", "-f", "folded").splitlines())}
     assert len(folded) == 3 and folded["(no stack)"] == rows[0]["pages"]
     assert sum(folded.values()) == sum(r["pages"] for r in rows)
