@@ -623,7 +623,8 @@ CULL_KEYS = ("stacktrace", "pid", "tgid", "comm", "free", "allocator")
 
 
 def _arg_type(arg: str, compat: str) -> Optional[str]:
-    """``get_arg_type()``."""
+    """``get_arg_type()`` (5.18, which has none: the names its ``--cull`` parser compares,
+    and ``txt``/``alloc_ts``, which are no cull keys)."""
     table = {
         "pid": "pid",
         "p": "pid",
@@ -637,9 +638,9 @@ def _arg_type(arg: str, compat: str) -> Optional[str]:
         "T": "txt",
         "alloc_ts": "alloc_ts",
         "at": "alloc_ts",
-        "allocator": "allocator",
-        "ator": "allocator",
     }
+    if compat != "5.18":  # allocators came in v5.19 (commit f09654bb8812, module doc)
+        table.update({"allocator": "allocator", "ator": "allocator"})
     if compat in _FREE_TS_COMPATS:
         table.update({"free": "free", "f": "free", "free_ts": "free_ts", "ft": "free_ts"})
     return table.get(arg)
@@ -911,13 +912,9 @@ def _parse_argv(
             assert value is not None
             for item in value.split(","):
                 kind = _arg_type(item, compat)
-                if kind not in CULL_KEYS or (is518 and kind == "allocator"):
-                    if is518:
-                        raise fail(
-                            b"wrong argument after --cull in from the command line:%s\n"
-                            % _enc(value)
-                        )
-                    raise fail(b"wrong argument after --cull option:%s\n" % _enc(value))
+                if kind not in CULL_KEYS:
+                    where = b"in from the command line" if is518 else b"option"
+                    raise fail(b"wrong argument after --cull %s:%s\n" % (where, _enc(value)))
                 if kind not in cull:
                     cull.append(kind)
             if not sort:
