@@ -943,14 +943,16 @@ class _Builder:
             return arr
         at, rows = found
         recs = self.recs
-        alloc_all = recs.constant("allocated")
-        alloc = recs["allocated"][rows]
         owner = np.uint64(self.bit_owner)
-        if self.bit_alloc:  # PAGE_EXT_OWNER stays set; PAGE_EXT_OWNER_ALLOCATED tells
-            both = np.uint64(self.bit_owner | self.bit_alloc)
-            flags: Any = both if alloc_all else np.where(alloc, both, owner)
+        # the flags of allocated (on) and freed (off) records: where
+        # PAGE_EXT_OWNER_ALLOCATED exists (5.4+) PAGE_EXT_OWNER stays set on free
+        if self.bit_alloc:
+            on, off = np.uint64(self.bit_owner | self.bit_alloc), owner
         else:
-            flags = owner if alloc_all else np.where(alloc, owner, np.uint64(0))
+            on, off = owner, np.uint64(0)
+        flags: Any = (
+            on if recs.constant("allocated") else np.where(recs["allocated"][rows], on, off)
+        )
         arr["flags"][at] = flags
         early = recs["early"][rows]
         any_early = bool(early.any())
