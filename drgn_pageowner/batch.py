@@ -46,7 +46,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
-import numpy as np
 from drgn import Program
 
 from drgn_pageowner.decode import iter_batches, kernel_info, record_dtype
@@ -484,7 +483,7 @@ def run_dump(spec: DumpSpec, options: BatchOptions) -> DumpResult:
         layout = get_layout(prog)
         # A criterion this kernel cannot answer (a gfp flag it does not know,
         # --node without its page->flags layout, ...) fails before the walk.
-        flt.mask(RecordBatch(np.zeros(0, dtype=record_dtype(layout)), {}, {}), info)
+        flt.check(info, record_dtype(layout))
         page_size = 1 << layout.page_shift
         stats = DecodeStats()
         raw = iter_batches(prog, include_freed=flt.include_freed, stats=stats)

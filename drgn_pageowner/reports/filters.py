@@ -253,6 +253,17 @@ class Filter:
             mask &= np.isin(recs["handle"], np.array(hits, dtype=recs["handle"].dtype))
         return mask
 
+    def check(self, info: KernelInfo, dtype: np.dtype) -> None:
+        """
+        Raise now, before any record is read, what :meth:`mask` would raise
+        for records of ``dtype`` (a criterion this kernel cannot answer, a
+        name it does not know): the mask of no records.
+
+        :param dtype: the kernel's record dtype
+            (:func:`drgn_pageowner.decode.record_dtype`)
+        """
+        self.mask(RecordBatch(np.zeros(0, dtype=dtype), {}, {}), info)
+
     def apply(self, batch: RecordBatch, info: KernelInfo) -> RecordBatch:
         """The batch restricted to matching records (same stacks and memcgs)."""
         mask = self.mask(batch, info)
