@@ -532,12 +532,11 @@ def test_510_max_size_on_stdout() -> None:
 def test_510_cli_file_and_straight_from_dump(tmp_path: Path) -> None:
     """``sort --compat 5.10`` on a file, and straight from the 5.10 sample dump, as the C tool
     on the text of that dump (tests/fixtures/sort/expected/5.10-dump.tar.xz)."""
-    (case,) = _load_archive(FIXTURES / "expected" / "5.10" / "reader.tar.xz")
-    reader = case
+    (reader,) = _load_archive(FIXTURES / "expected" / "5.10" / "reader.tar.xz")
     (tmp_path / "in.txt").write_bytes(_input_bytes("reader"))
     r = run_cli("sort", "--compat", "5.10", str(tmp_path / "in.txt"), str(tmp_path / "out.txt"))
     got = (r.returncode, r.stdout, r.stderr, (tmp_path / "out.txt").read_bytes())
-    assert got == (case["status"], case["stdout"], case["stderr"], case["out"])
+    assert got == (reader["status"], reader["stdout"], reader["stderr"], reader["out"])
     (case,) = _load_archive(FIXTURES / "expected" / "5.10-dump.tar.xz")
     assert case["status"] == 0 and case["out"].count(b" times:\n") > 100
     r = run_cli("-q", "--sample", "5.10", "sort", "--compat=5.10", str(tmp_path / "dump.txt"))
