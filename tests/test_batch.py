@@ -231,7 +231,6 @@ def local_run(fleet_dir: Path) -> Iterator[Tuple[Path, Result]]:
 
 def _expected_stack_pages(spec: str) -> Dict[Tuple[str, ...], int]:
     """Pages per stack counted from the kernel's debugfs text, not by the aggregator."""
-    from drgn_pageowner import page_owner_text
     from drgn_pageowner.target import open_synthetic
 
     return pages_by_stack(page_owner_text(open_synthetic(spec.split(":", 1)[1])))
@@ -317,7 +316,6 @@ def test_unreachable_scheduler_is_one_sentence(
 
 
 def test_dump_json_report(tmp_path: Path) -> None:
-    from drgn_pageowner import page_owner_text
     from drgn_pageowner.decode import iter_batches, kernel_info
     from drgn_pageowner.render.structured import render_jsonl
     from drgn_pageowner.target import open_synthetic
