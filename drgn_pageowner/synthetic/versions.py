@@ -233,8 +233,8 @@ def _owner_fields(v: Version) -> Tuple[Tuple[str, str], ...]:
     # and dump free_pid and free_tgid" is in the MM pull for v6.8-rc1, its
     # mainline ID not confirmed) were read in trees (VERIFIED.md, "Facts").
     # The 5.4, 5.11, 5.13 and 5.18 members come from commit history, not read
-    # in a tree (the commits of the first three are in VERIFIED.md, "Commit
-    # IDs").
+    # in a tree (their commits are in VERIFIED.md, "Commit IDs"; tgid's is
+    # not confirmed).
     fields = [
         ("unsigned short", "order"),
         ("short", "last_migrate_reason"),
@@ -254,6 +254,9 @@ def _owner_fields(v: Version) -> Tuple[Tuple[str, str], ...]:
         # timestamp of all pages during free") (in v5.13)
         fields.append(("u64", "free_ts_nsec"))
     if v >= (5, 18, 0):
+        # Linux kernel commit 865ed6a32786 ("mm/page_owner: record task
+        # command name") (in v5.18); tgid below is "mm/page_owner.c: record
+        # tgid" of the same release (its mainline ID not confirmed)
         fields.append(("char [16]", "comm"))
     if v >= (5, 11, 0):
         fields.append(("pid_t", "pid"))
