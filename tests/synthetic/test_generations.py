@@ -20,6 +20,7 @@ CASES: List[Tuple[str, str, int]] = [(g, "x86_64", 4096) for g in GENERATIONS]
 CASES += [("4.9-5.3", "arm64", 65536), ("6.1-6.2", "arm64", 16384), ("6.9-6.18", "arm64", 65536),
           ("6.9-6.18", "arm64", 4096), ("5.4-5.10", "arm64", 4096)]  # fmt: skip
 
+
 def kernel_for(case: Tuple[str, str, int]) -> SyntheticKernel:
     gen, arch, ps = case
     return synthetic_kernel(gen, arch, ps, trie=gen == "trie", nrecords=120)
