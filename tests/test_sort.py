@@ -143,6 +143,9 @@ def test_stdin_and_blocks_match_file(compat: str, name: str, tmp_path: Path) -> 
         texts = [b.decode("utf-8", "surrogateescape") + "\n\n" for b in data.split(b"\n\n")[:-1]]
         got2 = _run_main(args[:-2] + ["out.txt"], compat, tmp_path, b"", blocks=texts)
         assert got2 == want, args
+        # OUTPUT before the options: getopt moves it after them, as with a file
+        got3 = _run_main(["out.txt"] + args[:-2], compat, tmp_path, b"", blocks=texts)
+        assert got3 == want, args
 
 
 def test_output_to_stdout(tmp_path: Path) -> None:

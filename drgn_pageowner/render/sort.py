@@ -1630,7 +1630,9 @@ def main(
     if stderr is None:
         stderr = sys.stderr
     if blocks is not None and argv:
-        argv = [*argv[:-1], "-", argv[-1]]  # INPUT "-", never opened
+        # INPUT "-" (never opened) first: getopt moves the non-options to
+        # the end in order, so OUTPUT follows it wherever it was given
+        argv = ["-", *argv]
     try:
         opts, rest = SortOptions.from_argv(argv, compat, prog=prog, corrected=corrected)
     except OptionsError as e:
